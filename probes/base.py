@@ -24,6 +24,7 @@ class Finding:
     field: str
     message: str
     source: str | None = None  # manifest file the object came from, when known (for SARIF)
+    line: int | None = None  # line of the object's document in that file
 
     def as_dict(self) -> dict:
         return {"object": self.object, "field": self.field, "message": self.message}
