@@ -26,7 +26,7 @@ _EMPTY_CHECKBOX = re.compile(r"^(?:[-*+]|\d{1,9}[.)])\s+\[[ xX]\]\s*$")
 _NUMBERED = re.compile(r"^(?P<number>\d{1,9})[.)]\s+(?P<text>.*)$")
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})$")
-_KEY_COMMENT = re.compile(r"\s*<!--\s*key:\s*(?P<key>\S+)\s*-->\s*$")
+_KEY_COMMENT = re.compile(r"\s*<!--\s*key:\s*(?P<key>[^>]*?)\s*-->\s*$")
 _VALID_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 _MARKUP = re.compile(r"[*_`~]|<!--.*?-->|!?\[([^\]]*)\]\([^)]*\)")
 
@@ -106,8 +106,13 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _plain(text: str) -> str:
+    # Markup dropped, and "/" read as a word break so that "Pub/Sub" keys as "pub-sub".
+    return _MARKUP.sub(lambda m: m.group(1) or "", text).replace("/", " ")
+
+
 def item_slug(text: str) -> str:
-    plain = _MARKUP.sub(lambda m: m.group(1) or "", text)
+    plain = _plain(text)
     words = [w for w in slugify(plain).split("-") if w]
     slug = ""
     for word in words:
@@ -120,7 +125,7 @@ def item_slug(text: str) -> str:
 
 def section_slug(title: str) -> str:
     title = re.sub(r"^\d+(\.\d+)*[.)]?\s+", "", title)
-    return slugify(_MARKUP.sub(lambda m: m.group(1) or "", title)) or "section"
+    return slugify(_plain(title)) or "section"
 
 
 class _Parser:

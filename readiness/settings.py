@@ -175,7 +175,7 @@ READINESS_ALLOW_EXEMPTIONS = env_bool("READINESS_ALLOW_EXEMPTIONS", True)
 READINESS_EVIDENCE_MAX_AGE_HOURS = env_int("READINESS_EVIDENCE_MAX_AGE_HOURS", 24)
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "readiness@localhost"
 
 PROMETHEUS_EXPORT_MIGRATIONS = False

