@@ -278,12 +278,13 @@ def main() -> None:
 
     bare_time, full_time = statistics.median(t for t, _ in bare), statistics.median(full)
     print(f"cluster        {NODES} nodes, {DEPLOYMENTS} deployments, "
-          f"{DEPLOYMENTS * PODS_PER_DEPLOYMENT} pods; {len(BENCH_KINDS)} kinds, page size {args.page_size}")
+          f"{DEPLOYMENTS * PODS_PER_DEPLOYMENT} pods; {len(BENCH_KINDS)} kinds, "
+          f"page size {args.page_size}")
     print(f"objects        {sum(stats.objects.values())} collected; missing: "
           + ", ".join(k.rsplit("/", 1)[1] for k in sorted(snapshot.missing)))
     print(f"API calls      {stats.calls} (bare loop: {bare[-1][1]}); retries {stats.retries}")
-    print("pages by kind  " + ", ".join(f"{k.rsplit('/', 1)[1]}={n}" for k, n in stats.pages.items() if n > 1)
-          + "; every other kind 1")
+    paged = [f"{k.rsplit('/', 1)[1]}={n}" for k, n in stats.pages.items() if n > 1]
+    print(f"pages by kind  {', '.join(paged)}; every other kind 1")
     print(f"wall time      full collection {full_time:.3f}s (median of {args.runs})")
     print(f"               bare list calls {bare_time:.3f}s; ratio {full_time / bare_time:.2f}x")
     print(f"peak memory    {peak / 2**20:.1f} MiB allocated by one collection (tracemalloc); "

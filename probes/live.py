@@ -14,10 +14,11 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import urllib3
 import yaml
@@ -30,6 +31,7 @@ from probes.kinds import KINDS, Kind
 from probes.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds for each request
 MAX_BACKOFF = 10.0  # seconds: the longest we wait between two attempts
@@ -83,7 +85,8 @@ def kubeconfig_client(text: str, *, context: str | None = None) -> Iterator[k8s.
                 config, context=context, persist_config=False, temp_file_path=folder,
                 client_configuration=configuration)
         except (ConfigException, ValueError, TypeError, KeyError) as exc:
-            raise KubeconfigError(f"The kubeconfig cannot be used: {_redact(str(exc), config)}") from None
+            reason = _redact(str(exc), config)
+            raise KubeconfigError(f"The kubeconfig cannot be used: {reason}") from None
         with api:
             yield api
     finally:
@@ -208,7 +211,7 @@ def collect(api: k8s.ApiClient, kind_ids: Iterable[str], *, source: str = "clust
     Costs one request for /version plus ceil(objects / page_size) requests per kind (at least
     one), and more only when the server asks for retries. Raises a CollectError subclass.
     """
-    kinds = [KINDS[k] for k in dict.fromkeys(kind_ids)]  # KeyError on an unknown id: a bug
+    kinds = _kinds(kind_ids)
     stats = stats if stats is not None else CollectStats()
     session = _Session(api, timeout, RetryPolicy(retries, backoff), stats)
     started = time.monotonic()
@@ -223,6 +226,24 @@ def collect(api: k8s.ApiClient, kind_ids: Iterable[str], *, source: str = "clust
             stats.objects[kind.id] = len(items)
     stats.elapsed = time.monotonic() - started
     return snapshot
+
+
+def collect_cluster(kind_ids: Iterable[str], *, kubeconfig: str | None, context: str | None = None,
+                    source: str = "cluster", **options) -> Snapshot:
+    """Collect from a stored kubeconfig (decrypted text), or from the in-cluster service account
+    when `kubeconfig` is None. `options` are those of `collect`. Raises a CollectError subclass."""
+    # `is not None`: an empty stored kubeconfig must fail, not fall back to the worker's account.
+    client = kubeconfig_client(kubeconfig, context=context) if kubeconfig is not None else incluster_client()
+    with client as api:
+        return collect(api, kind_ids, source=source, **options)
+
+
+def _kinds(kind_ids: Iterable[str]) -> list[Kind]:
+    ids = list(dict.fromkeys(kind_ids))  # each kind listed once, in the order asked
+    unknown = [k for k in ids if k not in KINDS]
+    if unknown:  # a probe declared a kind probes/kinds.py does not know: a programming error
+        raise ValueError(f"Unknown kind ids: {', '.join(unknown)}")
+    return [KINDS[k] for k in ids]
 
 
 class _Session:
@@ -295,7 +316,7 @@ class _Session:
             raise ApiException.from_response(http_resp=response, body=None, data=None)
         return _parse(response.data, self.server)
 
-    def _send(self, what: str, call):
+    def _send(self, what: str, call: Callable[[], T]) -> T:
         """Run `call`, retrying 429, 5xx and dropped connections with jittered backoff."""
         for attempt in range(self.policy.retries + 1):
             self.stats.calls += 1
@@ -327,7 +348,7 @@ class _Session:
         said = _status_message(exc)
         if status == 401:
             return ClusterForbidden(
-                f"{self.server} rejected the credentials (401 Unauthorized) when listing {what}: "
+                f"{self.server} rejected the credentials (401 Unauthorized) for {what}: "
                 f"the token or client certificate is wrong or expired.")
         if status == 403:
             return ClusterForbidden(
@@ -338,7 +359,7 @@ class _Session:
                                       transient=False)
         transient = _retryable(exc)
         tail = " after retries" if transient else ""
-        return ClusterError(f"{self.server} answered {status} {exc.reason or ''} when listing "
+        return ClusterError(f"{self.server} answered {status} {exc.reason or ''} for "
                             f"{what}{tail}." + (f" The server said: {said}" if said else ""),
                             transient=transient)
 

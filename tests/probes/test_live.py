@@ -193,7 +193,8 @@ def test_a_broken_kubeconfig_says_what_is_wrong(text, says):
 
 
 def test_a_chosen_context_must_exist(k8s_server):
-    with pytest.raises(live.KubeconfigError, match="Context 'prod' is not in the kubeconfig; contexts: test"):
+    says = "Context 'prod' is not in the kubeconfig; contexts: test"
+    with pytest.raises(live.KubeconfigError, match=says):
         with live.kubeconfig_client(k8s_server.kubeconfig(), context="prod"):
             pass
 
@@ -234,3 +235,47 @@ def test_inline_client_keys_do_not_outlive_the_client(tmp_path, monkeypatch):
         key_file = api.configuration.key_file
         assert open(key_file, "rb").read() == b"KEY"
     assert list(tmp_path.iterdir()) == []
+
+
+# --- entry points ------------------------------------------------------------------------------
+def test_collect_cluster_uses_the_kubeconfig_and_closes_the_client(k8s_server):
+    k8s_server.objects = {NODE: _objects(NODE, 4)}
+    snapshot = live.collect_cluster([NODE, NODE], kubeconfig=k8s_server.kubeconfig(),
+                                    source="cluster:prod", page_size=3)
+
+    assert snapshot.source == "cluster:prod" and len(snapshot.of(NODE)) == 4
+    assert k8s_server.calls("/api/v1/nodes") == 2  # a kind asked twice is listed once
+
+
+def test_without_a_kubeconfig_outside_a_pod_the_service_account_is_missing(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(live.KubeconfigError, match="No in-cluster service account"):
+        live.collect_cluster([NODE], kubeconfig=None)
+
+
+def test_a_client_built_elsewhere_with_urllib3_retries_still_fails_as_unreachable():
+    from kubernetes import client as k8s
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    with k8s.ApiClient(k8s.Configuration(host=url)) as api:  # urllib3 retries left on
+        with pytest.raises(live.ClusterUnreachable, match="refused"):
+            live.collect(api, [NODE], timeout=0.5)
+
+
+def test_an_unknown_kind_is_a_programming_error(k8s_server):
+    with pytest.raises(ValueError, match="v1/Gadget"):
+        _collect(k8s_server, ["v1/Gadget"])
+
+
+def test_a_server_without_a_version_endpoint_is_not_taken_for_kubernetes(k8s_server):
+    k8s_server.fault("/version", 404)
+    with pytest.raises(live.ClusterError, match="404") as caught:
+        _collect(k8s_server, [NODE])
+    assert not caught.value.transient
+
+
+def test_an_empty_stored_kubeconfig_does_not_fall_back_to_the_service_account():
+    with pytest.raises(live.KubeconfigError, match="not a kubeconfig"):
+        live.collect_cluster([NODE], kubeconfig="")
