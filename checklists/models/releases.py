@@ -1,0 +1,155 @@
+"""A release: one run of a template version for a service version, and its items."""
+from django.conf import settings
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from checklists.models.templates import Severity
+
+
+class ReleaseState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_PROGRESS = "in_progress", "In progress"
+    AWAITING_SIGNOFF = "awaiting_signoff", "Awaiting sign-off"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Release(models.Model):
+    State = ReleaseState
+
+    template_version = models.ForeignKey(
+        "checklists.TemplateVersion", on_delete=models.PROTECT, related_name="releases"
+    )
+    service = models.CharField(max_length=100)
+    version = models.CharField(max_length=100)
+    environment = models.CharField(max_length=50, default="production")
+    target_date = models.DateField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    # Set when a probe that passed on an approved release fails again, or a waiver expires after approval.
+    drifted = models.BooleanField(default=False)
+    release_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="managed_releases"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="created_releases"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "version", "environment"], name="release_service_version_env_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(state__in=ReleaseState.values), name="release_valid_state"),
+        ]
+        indexes = [
+            # Dashboard filter by state, newest first.
+            models.Index(fields=["state", "-created_at"], name="release_state_created_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.version} ({self.environment})"
+
+
+class ItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    WAIVED = "waived", "Waived"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class ReleaseItem(models.Model):
+    """A template item instantiated for one release; its text is a snapshot of the template's."""
+
+    Status = ItemStatus
+
+    COMPLETE = (Status.DONE, Status.NOT_APPLICABLE, Status.WAIVED)
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="items")
+    template_item = models.ForeignKey("checklists.TemplateItem", on_delete=models.PROTECT, related_name="+")
+    section = models.ForeignKey("checklists.TemplateSection", on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=200)
+    parent_key = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    guidance = models.TextField(blank=True)
+    order = models.PositiveIntegerField()
+    required = models.BooleanField(default=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    probe_id = models.CharField(max_length=100, blank=True)
+    probe_params = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    owner_team = models.ForeignKey(
+        "checklists.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="release_items"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_items"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    # Optimistic locking: every change bumps it; a save that expected an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    decided_by_probe = models.BooleanField(default=False)
+    probe_status = models.CharField(max_length=10, blank=True)  # last outcome: pass, fail, error, skip
+    probe_checked_at = models.DateTimeField(null=True, blank=True)
+    regressed = models.BooleanField(default=False)  # passed at approval, fails now
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["release", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "template_item"], name="release_item_one_per_template_item"),
+            models.UniqueConstraint(fields=["release", "key"], name="release_item_key_unique"),
+            models.CheckConstraint(condition=models.Q(status__in=ItemStatus.values), name="release_item_valid_status"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="release_item_version_positive"),
+        ]
+        indexes = [
+            # "My items" and the team rollup: open work per assignee / team across releases.
+            models.Index(fields=["assignee", "status"], name="release_item_assignee_idx"),
+            models.Index(fields=["owner_team", "status"], name="release_item_team_idx"),
+            # Live view: items of a release changed since a moment.
+            models.Index(fields=["release", "changed_at"], name="release_item_changed_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.release} · {self.key}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status in self.COMPLETE
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.required and self.status == self.Status.FAILED
+
+    def is_overdue(self, today=None) -> bool:
+        today = today or timezone.localdate()
+        return bool(self.due_date and self.due_date < today and not self.is_complete)
+
+    def bump(self, *, by, fields: list[str]) -> int:
+        """Save `fields` only if nobody changed the row since it was read; returns rows updated (0 or 1).
+
+        The conditional UPDATE on `version` is the optimistic lock: two concurrent saves that both read
+        version n cannot both succeed.
+        """
+        now = timezone.now()
+        values = {name: getattr(self, name) for name in fields}
+        updated = ReleaseItem.objects.filter(pk=self.pk, version=self.version).update(
+            **values, version=F("version") + 1, changed_by=by, changed_at=now
+        )
+        if updated:
+            self.version += 1
+            self.changed_by = by
+            self.changed_at = now
+        return updated

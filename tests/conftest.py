@@ -1,0 +1,33 @@
+import pytest
+
+from checklists.models import Role, Team
+from tests.factories import UserFactory, member, seed_release
+
+
+@pytest.fixture
+def seed_teams(db):
+    """The teams of the built-in template, created the way `seed_demo` creates them."""
+    from checklists.seed import ensure_seed_teams, seed_metadata
+
+    ensure_seed_teams(seed_metadata())
+    return {team.slug: team for team in Team.objects.all()}
+
+
+@pytest.fixture
+def people(seed_teams):
+    """One user per role: the cast of the permission tests."""
+    return {
+        "manager": member("manager", seed_teams["release"], Role.RELEASE_MANAGER),
+        "other_manager": member("other-manager", seed_teams["release"], Role.RELEASE_MANAGER),
+        "engineer": member("alice", seed_teams["platform"], Role.ENGINEER),
+        "outsider_engineer": member("bob", seed_teams["backend"], Role.ENGINEER),
+        "approver": member("sam", seed_teams["security"], Role.APPROVER),
+        "auditor": member("audrey", seed_teams["release"], Role.AUDITOR),
+        "admin": member("ada", seed_teams["release"], Role.ADMIN),
+        "nobody": UserFactory(username="nobody"),
+    }
+
+
+@pytest.fixture
+def release(people):
+    return seed_release(manager=people["manager"])

@@ -1,0 +1,11 @@
+"""Fixtures for probe tests; none needs a database."""
+import pytest
+
+from k8s_server import KubeApiServer
+
+
+@pytest.fixture
+def k8s_server():
+    """A started Kubernetes-API-shaped server on loopback; set `.objects` and `.fault(...)` freely."""
+    with KubeApiServer() as server:
+        yield server
