@@ -128,7 +128,7 @@ class PubSubParams:
     "Dapr pub/sub uses replicated Kafka",
     kinds=[COMPONENT, KAFKA],
     params=PubSubParams,
-    items=["dapr-configuration.pubsub-kafka-with-proper-replication"],
+    items=["dapr-configuration.pub-sub-kafka-with-proper-replication"],
 )
 def pubsub(snap: Snapshot, p: PubSubParams) -> Outcome:
     """Dapr pub/sub components are of `types` (Kafka) with no secrets inline, and the Strimzi Kafka
