@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from probes.base import Finding, Outcome, fail, judge, probe, skip
 from probes.catalogue.common import CLUSTER, not_installed, where
 from probes.imagerefs import parse_image
-from probes.objects import annotations, dig, is_true, name, namespace
+from probes.objects import dig, is_true, name, namespace
 from probes.podspecs import DEPLOYMENT, POD, REPLICASET, SERVICES, STATEFULSET, pod_specs, workload_specs
 from probes.scope import AppScope
 from probes.snapshot import Snapshot

@@ -3,7 +3,6 @@ from dataclasses import dataclass, field
 
 from probe_builders import (
     DELETE,
-    container,
     deployment,
     hpa,
     meta,
