@@ -37,6 +37,7 @@ KINDS = {
         _k("", "v1", "ConfigMap", "configmaps"),
         _k("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
         _k("", "v1", "LimitRange", "limitranges"),
+        _k("", "v1", "ServiceAccount", "serviceaccounts"),
         _k("apps", "v1", "Deployment", "deployments"),
         _k("apps", "v1", "StatefulSet", "statefulsets"),
         _k("apps", "v1", "DaemonSet", "daemonsets"),
@@ -53,7 +54,10 @@ KINDS = {
         _k("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", custom=True),
         _k("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", custom=True),
         _k("monitoring.coreos.com", "v1", "Alertmanager", "alertmanagers", custom=True),
+        _k("monitoring.coreos.com", "v1", "PodMonitor", "podmonitors", custom=True),
         _k("dapr.io", "v1alpha1", "Component", "components", custom=True),
+        _k("dapr.io", "v1alpha1", "Configuration", "configurations", custom=True),
         _k("kafka.strimzi.io", "v1beta2", "KafkaTopic", "kafkatopics", custom=True),
+        _k("kafka.strimzi.io", "v1beta2", "Kafka", "kafkas", custom=True),
     ]
 }
