@@ -263,7 +263,7 @@ def _finding(finding) -> dict:
 def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: str = "") -> ProbeRun:
     """Store every result, evidence and item change of the run in one transaction."""
     with transaction.atomic():
-        locked = ProbeRun.objects.select_for_update().select_related("release").get(pk=run.pk)
+        locked = ProbeRun.objects.select_for_update(of=("self",)).select_related("release").get(pk=run.pk)
         if locked.state != RunState.RUNNING:  # another delivery of the task finished it first
             return locked
         release = locked.release
