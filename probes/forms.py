@@ -41,7 +41,7 @@ class ClusterForm(forms.Form):
     auth = forms.ChoiceField(choices=Cluster.Auth.choices, initial=Cluster.Auth.KUBECONFIG, label="Connect with",
                              widget=forms.RadioSelect)
     kubeconfig_text = forms.CharField(
-        required=False, label="Kubeconfig", widget=SecretTextarea(attrs={"rows": 8, "autocomplete": "off"}),
+        required=False, strip=False, label="Kubeconfig", widget=SecretTextarea(attrs={"rows": 8, "autocomplete": "off"}),
         help_text="Paste it, or upload the file below. It is encrypted and never shown again.")
     kubeconfig_file = forms.FileField(required=False, label="Kubeconfig file")
     context = forms.CharField(max_length=200, required=False, help_text="Leave empty for its current-context.")

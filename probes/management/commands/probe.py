@@ -101,7 +101,7 @@ class Command(BaseCommand):
         return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
 
 
-def _materialise(bundle: bundles.Bundle, paths: list[str], folder: str) -> Path:
+def _materialise(bundle: bundles.Bundle, paths: list[str], folder: str) -> Path | list[Path]:
     """Plain files and folders are read where they are (findings then name the user's own paths,
     as SARIF needs); archives are unpacked, with the bundle checks, into `folder`."""
     if all(not str(p).lower().endswith(bundles.ARCHIVE_SUFFIXES) for p in paths):
