@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from probes.base import Finding
 from probes.objects import annotations, dig, kind_name, ref
-from probes.podspecs import POD, TEMPLATE_PATHS, owner_workload
+from probes.podspecs import POD, TEMPLATE_PATHS, Owners
 from probes.snapshot import Snapshot
 
 EXEMPT = "readiness.dev/exempt"
@@ -77,15 +77,16 @@ def without_exempted(snap: Snapshot, exemptions: Exemptions) -> Snapshot:
     """A copy of the snapshot without the exempted objects (lists are new, objects are shared)."""
     if not exemptions.refs:
         return snap
+    owners = Owners(snap)
     objects = {}
     for kind_id, items in snap.objects.items():
-        objects[kind_id] = [o for o in items if not _is_exempt(snap, kind_id, o, exemptions)]
+        objects[kind_id] = [o for o in items if not _is_exempt(owners, kind_id, o, exemptions)]
     return replace(snap, objects=objects)
 
 
-def _is_exempt(snap: Snapshot, kind_id: str, obj: dict, exemptions: Exemptions) -> bool:
+def _is_exempt(owners: Owners, kind_id: str, obj: dict, exemptions: Exemptions) -> bool:
     if ref(kind_id, obj) in exemptions.refs:
         return True
     if obj.get("metadata", {}).get("namespace") in exemptions.namespaces:
         return True
-    return kind_id == POD and owner_workload(snap, obj) in exemptions.refs
+    return kind_id == POD and owners.workload(obj) in exemptions.refs

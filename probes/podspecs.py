@@ -93,12 +93,13 @@ def pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
         return templates
     by_workload = {t.object: t for t in templates}
     chosen = app_namespaces(snap, scope)
+    owners = Owners(snap)
     seen_owners: set[str] = set()
     running = []
     for pod in sorted(snap.of(POD), key=name):
         if namespace(pod) not in chosen or dig(pod, "status.phase") in ("Succeeded", "Failed"):
             continue
-        owner = owner_workload(snap, pod)
+        owner = owners.workload(pod)
         if owner is not None:
             if owner in seen_owners:
                 continue
@@ -123,29 +124,38 @@ def pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
     return templates + running
 
 
-def owner_workload(snap: Snapshot, pod: dict) -> str | None:
-    """"namespace/Kind/name" of the workload that owns a Pod, following ReplicaSets and Jobs."""
-    ns = namespace(pod)
-    owner = _controller(pod)
-    if owner is None:
-        return None
-    kind, owner_name = owner.get("kind"), owner.get("name", "")
-    if kind == "ReplicaSet":
-        replicaset = next((r for r in snap.of(REPLICASET) if namespace(r) == ns and name(r) == owner_name), None)
-        parent = _controller(replicaset) if replicaset else None
-        if parent is not None:
-            return f"{ns}/{parent.get('kind')}/{parent.get('name')}"
-        # Without the ReplicaSet, its name is "<deployment>-<pod-template-hash>".
-        template_hash = labels(pod).get("pod-template-hash")
-        if template_hash and owner_name.endswith(f"-{template_hash}"):
-            return f"{ns}/Deployment/{owner_name[: -len(template_hash) - 1]}"
-        return f"{ns}/ReplicaSet/{owner_name}"
-    if kind == "Job":
-        # Jobs made by a CronJob are named "<cronjob>-<scheduled minute>".
-        cronjob = re.sub(r"-\d+$", "", owner_name)
-        if any(namespace(c) == ns and name(c) == cronjob for c in snap.of(CRONJOB)):
-            return f"{ns}/CronJob/{cronjob}"
-    return f"{ns}/{kind}/{owner_name}"
+class Owners:
+    """Finds the workload that owns a Pod, following ReplicaSets and Jobs.
+
+    Built once per snapshot pass: looking owners up per Pod in lists would make a 10,000-pod
+    cluster quadratic.
+    """
+
+    def __init__(self, snap: Snapshot):
+        self.replicasets = {(namespace(r), name(r)): _controller(r) for r in snap.of(REPLICASET)}
+        self.cronjobs = {(namespace(c), name(c)) for c in snap.of(CRONJOB)}
+
+    def workload(self, pod: dict) -> str | None:
+        """"namespace/Kind/name" of the Pod's workload, or None for a bare Pod."""
+        ns = namespace(pod)
+        owner = _controller(pod)
+        if owner is None:
+            return None
+        kind, owner_name = owner.get("kind"), owner.get("name", "")
+        if kind == "ReplicaSet":
+            parent = self.replicasets.get((ns, owner_name))
+            if parent is not None:
+                return f"{ns}/{parent.get('kind')}/{parent.get('name')}"
+            # Without the ReplicaSet, its name is "<deployment>-<pod-template-hash>".
+            template_hash = labels(pod).get("pod-template-hash")
+            if template_hash and owner_name.endswith(f"-{template_hash}"):
+                return f"{ns}/Deployment/{owner_name[: -len(template_hash) - 1]}"
+        if kind == "Job":
+            # Jobs made by a CronJob are named "<cronjob>-<scheduled minute>".
+            cronjob = re.sub(r"-\d+$", "", owner_name)
+            if (ns, cronjob) in self.cronjobs:
+                return f"{ns}/CronJob/{cronjob}"
+        return f"{ns}/{kind}/{owner_name}"
 
 
 def _controller(obj: dict) -> dict | None:

@@ -108,6 +108,8 @@ def local_env(data_dir: Path) -> dict:
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
         env.setdefault(name, "false")
     env.setdefault("SECURE_HSTS_SECONDS", "0")
+    env.setdefault("SECURE_HSTS_PRELOAD", "false")
+    env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     env.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH")]))
     return env

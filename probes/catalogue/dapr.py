@@ -3,9 +3,9 @@ import re
 from dataclasses import dataclass, field
 
 from probes.base import Finding, Outcome, fail, judge, probe, skip
-from probes.catalogue.common import not_installed, where
+from probes.catalogue.common import CLUSTER, not_installed, where
 from probes.imagerefs import parse_image
-from probes.objects import annotations, dig, is_true, name, namespace
+from probes.objects import dig, is_true, name, namespace
 from probes.podspecs import DEPLOYMENT, POD, REPLICASET, SERVICES, STATEFULSET, pod_specs, workload_specs
 from probes.scope import AppScope
 from probes.snapshot import Snapshot
@@ -43,7 +43,11 @@ def control_plane(snap: Snapshot, p: ControlPlaneParams) -> Outcome:
     if not found:
         return fail(f"Dapr control plane not installed: none of {', '.join(p.required)} {where(snap)}")
     wanted = _version(p.min_version)
-    findings = [Finding(f"dapr-system/Deployment/{missing}", "metadata.name", f"Dapr control plane component {missing} is missing; reinstall Dapr (helm upgrade --install dapr dapr/dapr)") for missing in p.required if missing not in found]
+    findings = [
+        Finding(CLUSTER, f"Deployment/{missing}", f"Dapr control plane component {missing} is missing; reinstall Dapr (helm upgrade --install dapr dapr/dapr)")
+        for missing in p.required
+        if missing not in found
+    ]
     versions = {}
     for deployment_name, deployment in found.items():
         for i, container in enumerate(dig(deployment, "spec.template.spec.containers", []) or []):
@@ -124,7 +128,7 @@ class PubSubParams:
     "Dapr pub/sub uses replicated Kafka",
     kinds=[COMPONENT, KAFKA],
     params=PubSubParams,
-    items=["dapr-configuration.pubsub-kafka-with-proper-replication"],
+    items=["dapr-configuration.pub-sub-kafka-with-proper-replication"],
 )
 def pubsub(snap: Snapshot, p: PubSubParams) -> Outcome:
     """Dapr pub/sub components are of `types` (Kafka) with no secrets inline, and the Strimzi Kafka

@@ -96,7 +96,7 @@ class HttpsParams(AppScope):
     "External traffic is HTTPS only",
     kinds=[INGRESS, SERVICE, NAMESPACE],
     params=HttpsParams,
-    items=["network-security.tlshttps-is-enforced-for-all-external-traffic"],
+    items=["network-security.tls-https-is-enforced-for-all-external-traffic"],
 )
 def https_only(snap: Snapshot, p: HttpsParams) -> Outcome:
     """Every Ingress serves TLS for all its hosts without turning off the HTTPS redirect, and no

@@ -77,7 +77,7 @@ class BoundsParams(AppScope):
     "HPAs set sensible minimum and maximum replicas",
     kinds=[HPA, "v1/Namespace"],
     params=BoundsParams,
-    items=["horizontal-pod-autoscaling-hpa.minmax-replicas-are-defined-min-2-max-10"],
+    items=["horizontal-pod-autoscaling-hpa.min-max-replicas-are-defined-min-2-max-10"],
 )
 def hpa_bounds(snap: Snapshot, p: BoundsParams) -> Outcome:
     """Each HPA sets minReplicas of at least `min_replicas` (the API defaults it to 1) and a maxReplicas

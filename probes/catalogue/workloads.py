@@ -126,14 +126,17 @@ def disruption_budgets(snap: Snapshot, p: AppScope) -> Outcome:
     """Each Deployment or StatefulSet running two or more replicas is selected by a
     PodDisruptionBudget that still allows one pod to be evicted (or node drains hang)."""
     hpas = hpa_targets(snap)
-    pdbs = [b for b in snap.of(PDB) if namespace(b) in app_namespaces(snap, p)]
+    pdbs: dict[str, list[dict]] = {}
+    for budget in snap.of(PDB):
+        if dig(budget, "spec.selector"):
+            pdbs.setdefault(namespace(budget), []).append(budget)
     findings, judged = [], 0
     for w in workload_specs(snap, p, kinds=SERVICES):
         count = effective_replicas(w.object, w.obj, hpas)
         if count < 2:
             continue
         judged += 1
-        budget = next((b for b in pdbs if namespace(b) == w.namespace and dig(b, "spec.selector") and selects(dig(b, "spec.selector"), w.labels)), None)
+        budget = next((b for b in pdbs.get(w.namespace, []) if selects(dig(b, "spec.selector"), w.labels)), None)
         if budget is None:
             findings.append(Finding(w.object, "spec.template.metadata.labels", f"no PodDisruptionBudget selects this workload's pods; add one with maxUnavailable: 1 selecting {w.labels}"))
         elif _blocks_eviction(budget, count):

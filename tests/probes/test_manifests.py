@@ -1,0 +1,88 @@
+"""Reading manifest bundles into a snapshot."""
+from pathlib import Path
+
+import pytest
+
+from probes.manifests import ManifestError, load_manifests
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_folder_is_read_recursively_with_yaml_and_yml():
+    snap = load_manifests(FIXTURES / "good-bundle")
+    assert not snap.live and snap.missing == set()
+    assert [d["metadata"]["name"] for d in snap.of("apps/v1/Deployment")] == ["api"]
+    assert len(snap.of("networking.k8s.io/v1/NetworkPolicy")) == 2  # expanded from a List in a .yml file
+    assert [f.rsplit("/", 1)[-1] for f in snap.files] == ["api.yaml", "namespace.yaml", "network.yml"]
+
+
+def test_several_paths_and_empty_documents(tmp_path):
+    a = write(tmp_path, "a.yaml", "---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# only a comment\n")
+    b = write(tmp_path, "b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: other}\n")
+    snap = load_manifests([a, b])
+    assert [(c["metadata"]["namespace"], c["metadata"]["name"]) for c in snap.of("v1/ConfigMap")] == [("default", "a"), ("other", "b")]
+
+
+def test_namespaced_objects_default_to_default_and_cluster_scoped_do_not(tmp_path):
+    path = write(tmp_path, "x.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: api}\n")
+    snap = load_manifests(path)
+    assert "namespace" not in snap.of("v1/Namespace")[0]["metadata"]
+    assert snap.of("v1/Service")[0]["metadata"]["namespace"] == "default"
+
+
+def test_unknown_kinds_are_ignored_and_counted():
+    snap = load_manifests(FIXTURES / "bad-bundle")
+    assert snap.unknown_kinds == {"example.com/v1/Widget": 1}
+    assert "example.com/v1/Widget (1)" in snap.note
+
+
+def test_sources_name_file_and_line():
+    snap = load_manifests(FIXTURES / "bad-bundle")
+    path, line = snap.sources["shop/Deployment/worker"]
+    assert path.endswith("bad-bundle/shop.yaml")
+    lines = (FIXTURES / "bad-bundle/shop.yaml").read_text().splitlines()
+    assert lines[line - 2 : line] == ["# Source: shop/templates/worker.yaml", "apiVersion: apps/v1"]
+
+
+def test_older_api_versions_are_read_in_the_current_shape(tmp_path):
+    path = write(
+        tmp_path,
+        "hpa.yaml",
+        "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: api}\n"
+        "spec: {scaleTargetRef: {kind: Deployment, name: api}, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70}\n"
+        "---\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: api}\nspec: {maxUnavailable: 1}\n",
+    )
+    snap = load_manifests(path)
+    [hpa] = snap.of("autoscaling/v2/HorizontalPodAutoscaler")
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    assert len(snap.of("policy/v1/PodDisruptionBudget")) == 1
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [unclosed\n", "document 2 line 6: not valid YAML"),
+        ("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: a}\n", "document 2: has no apiVersion and kind"),
+        ("kind: Service\n", "document 1: has no apiVersion"),
+        ("- just\n- a list\n", "document 1: expected a Kubernetes object, found list"),
+        ("apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n", "document 1: has no apiVersion"),
+    ],
+)
+def test_malformed_documents_name_file_and_document(tmp_path, text, message):
+    path = write(tmp_path, "broken.yaml", text)
+    with pytest.raises(ManifestError) as caught:
+        load_manifests(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(ManifestError, match="no such file or folder"):
+        load_manifests(tmp_path / "nope")
