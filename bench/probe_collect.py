@@ -39,12 +39,21 @@ _CONTINUE = re.compile(rb'"continue":"([^"]+)"')
 
 
 def evaluate(snapshot: Snapshot) -> int | None:
-    """Hook for the probe catalogue: run every probe over `snapshot`, return how many ran.
+    """Run every probe of the catalogue (default params) over `snapshot`; return how many ran.
 
-    Returns None (and the benchmark skips the evaluation line) until probes/evaluate.py lands on
-    main; then call its entry point here, e.g. `return len(evaluate_all(snapshot, bindings))`.
+    Returns None when probes/evaluate.py is not available (a checkout without the catalogue).
     """
-    return None
+    try:
+        from probes.evaluate import catalogue_bindings
+        from probes.evaluate import evaluate as evaluate_all
+    except ImportError:
+        return None
+    results = evaluate_all(snapshot, catalogue_bindings())
+    statuses = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error", "skip")}
+    print(f"outcomes       {', '.join(f'{n} {s}' for s, n in statuses.items())}")
+    slowest = sorted(results, key=lambda r: r.duration_ms, reverse=True)[:3]
+    print("slowest probes " + ", ".join(f"{r.probe_id} {r.duration_ms / 1000:.2f}s" for r in slowest))
+    return len(results)
 
 
 # --- the simulated cluster ---------------------------------------------------------------------
@@ -294,7 +303,10 @@ def main() -> None:
     started = time.perf_counter()
     outcomes = evaluate(snapshot)
     if outcomes is not None:
-        print(f"evaluation     {outcomes} probes in {time.perf_counter() - started:.3f}s")
+        evaluation = time.perf_counter() - started
+        print(f"evaluation     {outcomes} probes in {evaluation:.3f}s")
+        print(f"full run       collect + evaluate {full_time + evaluation:.3f}s; "
+              f"ratio to bare list calls {(full_time + evaluation) / bare_time:.2f}x")
 
 
 def _max_rss_mib() -> float:

@@ -1,2 +1,13 @@
+from django.urls import path
+
+from probes import views
+
 app_name = "probes"
-urlpatterns = []
+urlpatterns = [
+    path("clusters/", views.cluster_list, name="cluster-list"),
+    path("clusters/new/", views.cluster_create, name="cluster-create"),
+    path("clusters/<int:pk>/test/", views.cluster_test, name="cluster-test"),
+    path("releases/<int:pk>/probes/", views.release_probes, name="release-probes"),
+    path("releases/<int:pk>/probes/run/", views.run_create, name="run-create"),
+    path("releases/<int:pk>/probes/runs/<int:run_pk>/", views.run_detail, name="run-detail"),
+]

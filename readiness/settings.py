@@ -108,10 +108,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4),
+    # How often a worker looks for messages whose worker died (unacked past the visibility timeout):
+    # every interval × throttle seconds. Tests with a short visibility timeout set both to 1.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Drift watch: probe open and recently approved releases again on their last cluster.
+    "probes-reprobe-releases": {
+        "task": "probes.tasks.reprobe_releases",
+        "schedule": env_int("READINESS_REPROBE_MINUTES", 60) * 60.0,
+    },
+    # Runs left "running" by a worker that died past its hard time limit: requeue or fail them.
+    "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": 120.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -173,6 +187,13 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 READINESS_SECRETS_KEYS = env_list("READINESS_SECRETS_KEYS", [])
 READINESS_ALLOW_EXEMPTIONS = env_bool("READINESS_ALLOW_EXEMPTIONS", True)
 READINESS_EVIDENCE_MAX_AGE_HOURS = env_int("READINESS_EVIDENCE_MAX_AGE_HOURS", 24)
+# A run that was started this many times without finishing (its worker killed each time) ends failed.
+READINESS_PROBE_MAX_ATTEMPTS = env_int("READINESS_PROBE_MAX_ATTEMPTS", 5)
+# Approved releases stay under drift watch for this many days after their last change.
+READINESS_REPROBE_APPROVED_DAYS = env_int("READINESS_REPROBE_APPROVED_DAYS", 30)
+# Manifest bundle uploads: caps on the extracted content (archives are unpacked by us, never run).
+READINESS_BUNDLE_MAX_FILES = env_int("READINESS_BUNDLE_MAX_FILES", 500)
+READINESS_BUNDLE_MAX_BYTES = env_int("READINESS_BUNDLE_MAX_MB", 20) * 1024 * 1024
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.

@@ -1,0 +1,48 @@
+"""Reads across probe tables for the pages."""
+from dataclasses import dataclass, field
+
+from django.db.models import OuterRef, Subquery
+
+from probes.models import Cluster, ProbeResult, ProbeRun
+
+
+def clusters_with_last_run():
+    """Clusters, each with `last_run_id`, `last_run_state` and `last_run_at` of its newest run. One query."""
+    newest = ProbeRun.objects.filter(cluster=OuterRef("pk")).order_by("-created_at")
+    return Cluster.objects.annotate(
+        last_run_id=Subquery(newest.values("pk")[:1]),
+        last_run_state=Subquery(newest.values("state")[:1]),
+        last_run_at=Subquery(newest.values("created_at")[:1]),
+        last_run_release=Subquery(newest.values("release_id")[:1]),
+    ).order_by("name")
+
+
+@dataclass
+class ProbeGroup:
+    """One probe's verdict in a run, with every item it decided (results share findings)."""
+
+    probe_id: str
+    status: str
+    summary: str
+    findings: list = field(default_factory=list)
+    exempted: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+
+
+def results_by_probe(run: ProbeRun) -> list[ProbeGroup]:
+    """The run's results grouped per probe, failures first. One query."""
+    groups: dict[tuple[str, str], ProbeGroup] = {}
+    for result in run.results.select_related("item").order_by("probe_id", "item_key"):
+        key = (result.probe_id, result.summary)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ProbeGroup(result.probe_id, result.status, result.summary,
+                                             result.findings, result.exempted)
+        group.items.append(result.item or result.item_key)
+    order = {"fail": 0, "error": 1, "pass": 2, "skip": 3}
+    return sorted(groups.values(), key=lambda g: (order.get(g.status, 9), g.probe_id))
+
+
+def latest_result(item) -> ProbeResult | None:
+    """The newest stored result for a release item. One query."""
+    return item.probe_results.select_related("run", "run__cluster").order_by("-run__created_at").first()

@@ -1,0 +1,412 @@
+"""Probe runs: creating them, executing them once, and what their results do to a release.
+
+A run collects one snapshot (only the kinds the release's bound probes read), evaluates every bound
+probe, and stores all results, evidence, item changes and audit events in one transaction. Running
+the same run twice stores one set of results: the final transaction locks the run row and does
+nothing if the run already finished.
+"""
+import hashlib
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from checklists.audit import canonical_json, record
+from checklists.models import Evidence, Release, ReleaseItem
+from checklists.services.signoff import on_item_changed
+from probes import bundles, crypto, live
+from probes.bindings import group
+from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
+from probes.manifests import ManifestError, load_manifests
+from probes.models import Cluster, ProbeResult, ProbeRun, RunState
+
+logger = logging.getLogger(__name__)
+
+CHECK_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the reachability check of a cluster
+_ACTIVE = (RunState.QUEUED, RunState.RUNNING)
+# Items a person decided are not for a probe to overturn; their results are still recorded.
+_PERSON_DECIDED = (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE)
+
+
+class ProbeRunError(ValueError):
+    """A run cannot be created as asked; the message says why."""
+
+
+class RetryLater(Exception):
+    """A transient collector failure on an attempt that may still be retried (wraps the CollectError)."""
+
+
+# --- clusters ------------------------------------------------------------------------------------
+def cluster_create(*, name: str, kubeconfig: str | None, context: str = "", description: str = "",
+                   by=None) -> Cluster:
+    """Store a cluster; `kubeconfig` None means the in-cluster service account.
+
+    The kubeconfig is checked (parsed, self-contained) and encrypted with READINESS_SECRETS_KEYS;
+    raises crypto.SecretKeyError when no key is configured and live.KubeconfigError when unusable.
+    """
+    if kubeconfig is not None:
+        live.parse_kubeconfig(kubeconfig, context=context or None)
+        encrypted = crypto.encrypt(kubeconfig, settings.READINESS_SECRETS_KEYS)
+        auth = Cluster.Auth.KUBECONFIG
+    else:
+        encrypted, auth = "", Cluster.Auth.IN_CLUSTER
+    with transaction.atomic():
+        cluster = Cluster.objects.create(name=name, description=description, auth=auth,
+                                         kubeconfig_encrypted=encrypted, context=context)
+        # Never the kubeconfig, not even hashed: the audit trail is readable by auditors.
+        record("probes.cluster.created", actor=by, obj=cluster,
+               after={"name": name, "auth": auth, "context": context})
+    return cluster
+
+
+def cluster_kubeconfig(cluster: Cluster) -> str | None:
+    """The decrypted kubeconfig text, or None for in-cluster; raises crypto.SecretKeyError."""
+    if cluster.auth == Cluster.Auth.IN_CLUSTER:
+        return None
+    return crypto.decrypt(cluster.kubeconfig_encrypted, settings.READINESS_SECRETS_KEYS)
+
+
+def cluster_check(*, cluster: Cluster, by=None) -> Cluster:
+    """Ask the cluster's /version with a short timeout and store its reachability. Network I/O."""
+    try:
+        live.collect_cluster([], kubeconfig=cluster_kubeconfig(cluster), context=cluster.context or None,
+                             source=f"cluster:{cluster.name}", timeout=CHECK_TIMEOUT, retries=0)
+    except (live.CollectError, crypto.SecretKeyError) as exc:
+        _cluster_status(cluster, exc)
+    else:
+        _cluster_status(cluster, None)
+    record("probes.cluster.checked", actor=by, obj=cluster,
+           after={"status": cluster.last_status, "message": cluster.last_message})
+    return cluster
+
+
+def _cluster_status(cluster: Cluster, exc: Exception | None) -> None:
+    if exc is None:
+        status, message = "reachable", ""
+    elif isinstance(exc, live.ClusterUnreachable):
+        status, message = "unreachable", str(exc)
+    elif isinstance(exc, live.ClusterForbidden):
+        status, message = "forbidden", str(exc)
+    else:
+        status, message = "error", str(exc)
+    cluster.last_status, cluster.last_message, cluster.last_checked_at = status, message, timezone.now()
+    cluster.save(update_fields=["last_status", "last_message", "last_checked_at"])
+
+
+# --- creating runs -------------------------------------------------------------------------------
+def release_bindings(release: Release) -> list[Binding]:
+    """The release's probe-bound items grouped into bindings (one per probe and params). One query."""
+    items = release.items.exclude(probe_id="").order_by("order").values_list("key", "probe_id", "probe_params")
+    return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
+
+
+def run_create(*, release: Release, cluster: Cluster | None = None, bundle: bundles.Bundle | None = None,
+               bundle_name: str = "", trigger: str = ProbeRun.Trigger.MANUAL, by=None,
+               queue: bool = True) -> ProbeRun:
+    """Create a queued run for `release` on a cluster or a manifest bundle; queue its task on commit."""
+    if (cluster is None) == (bundle is None):
+        raise ProbeRunError("Choose either a cluster or a manifest bundle.")
+    if not release.items.exclude(probe_id="").exists():
+        raise ProbeRunError("No item of this release is bound to a probe.")
+    with transaction.atomic():
+        run = ProbeRun.objects.create(release=release, cluster=cluster, trigger=trigger, requested_by=by,
+                                      bundle_name=bundle_name[:255])
+        if bundle is not None:
+            run.bundle.save(f"run-{run.pk}.tar.gz", ContentFile(bundle.to_targz()), save=True)
+        record("probes.run.created", actor=by, obj=run, release=release,
+               after={"source": run.source_label, "trigger": trigger})
+        if queue:
+            from probes.tasks import run_probes
+
+            run_probes.delay_on_commit(run.pk)
+    return run
+
+
+# --- executing runs ------------------------------------------------------------------------------
+@dataclass
+class Execution:
+    """What `run_execute` did: the run as it ended, and the evaluated results (empty on a no-op)."""
+
+    run: ProbeRun | None
+    results: list[ProbeResultData] = field(default_factory=list)
+
+
+def run_claim(run_id: int) -> ProbeRun | None:
+    """Take the run for this attempt: queued or running (a redelivered task) → running, attempts+1.
+
+    Returns None when there is nothing to do: the run finished, or it used up its attempts (then it is
+    marked failed). The conditional UPDATE is the idempotence guard: a finished run is never claimed.
+    """
+    now = timezone.now()
+    max_attempts = settings.READINESS_PROBE_MAX_ATTEMPTS
+    claimed = ProbeRun.objects.filter(pk=run_id, state__in=_ACTIVE, attempts__lt=max_attempts).update(
+        state=RunState.RUNNING, attempts=F("attempts") + 1, started_at=now, finished_at=None)
+    run = ProbeRun.objects.select_related("release", "cluster").filter(pk=run_id).first()
+    if run is None:
+        logger.warning("probe run %s does not exist", run_id)
+        return None
+    if claimed:
+        return run
+    if run.state in _ACTIVE:  # attempts used up: its worker died each time, or the time limit hit
+        run_fail(run_id=run.pk, message=f"Gave up after {run.attempts} attempts: the worker running it "
+                                        f"was lost or timed out each time.")
+    return None
+
+
+def run_execute(*, run_id: int, final_attempt: bool = True) -> Execution:
+    """Claim and execute a run. Network I/O (the cluster), then one transaction.
+
+    A transient collector failure raises RetryLater unless this is the final attempt (the task
+    retries then); any other collector failure ends the run in `error` with the collector's message.
+    """
+    run = run_claim(run_id)
+    if run is None:
+        return Execution(None)
+    bindings = release_bindings(run.release) if run.release_id else []
+    try:
+        snapshot, stats = _collect(run, bindings)
+    except live.CollectError as exc:
+        if exc.transient and not final_attempt:
+            _requeue(run, f"Retrying: {exc}")
+            _update_cluster(run, exc)
+            raise RetryLater(str(exc)) from exc
+        return Execution(_finish_error(run, str(exc), exc))
+    except (ManifestError, bundles.BundleError, crypto.SecretKeyError) as exc:
+        return Execution(_finish_error(run, str(exc), None))
+    results = evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
+    _update_cluster(run, None)
+    return Execution(_store(run, results, stats, note=getattr(snapshot, "note", "")), results)
+
+
+def _collect(run: ProbeRun, bindings: list[Binding]):
+    kinds = sorted(kinds_needed(bindings))
+    if run.cluster_id:
+        stats = live.CollectStats()
+        snapshot = live.collect_cluster(kinds, kubeconfig=cluster_kubeconfig(run.cluster),
+                                        context=run.cluster.context or None,
+                                        source=f"cluster:{run.cluster.name}", stats=stats)
+        return snapshot, {"calls": stats.calls, "retries": stats.retries, "objects": stats.objects,
+                          "collect_seconds": round(stats.elapsed, 3), "kinds": len(kinds)}
+    with run.bundle.open("rb") as handle:
+        bundle = bundles.open_targz(handle.read())
+    with tempfile.TemporaryDirectory(prefix="readiness-bundle-") as folder:
+        snapshot = load_manifests(bundle.write_to(Path(folder)))
+        # File names in findings (for people, SARIF) relative to the bundle, not our temp folder.
+        prefix = folder.rstrip("/") + "/"
+        sources = getattr(snapshot, "sources", {})
+        for ref, (path, line) in list(sources.items()):
+            sources[ref] = (path.removeprefix(prefix), line)
+    objects = {kind: len(items) for kind, items in snapshot.objects.items()}
+    return snapshot, {"files": len(bundle.files), "objects": objects, "kinds": len(kinds)}
+
+
+def _requeue(run: ProbeRun, message: str) -> None:
+    ProbeRun.objects.filter(pk=run.pk, state=RunState.RUNNING).update(state=RunState.QUEUED, message=message)
+
+
+def _update_cluster(run: ProbeRun, exc: Exception | None) -> None:
+    if run.cluster_id:
+        _cluster_status(run.cluster, exc)
+
+
+def _finish_error(run: ProbeRun, message: str, exc: live.CollectError | None) -> ProbeRun:
+    if exc is not None:
+        _update_cluster(run, exc)
+    with transaction.atomic():
+        locked = ProbeRun.objects.select_for_update().get(pk=run.pk)
+        if locked.state != RunState.RUNNING:
+            return locked
+        locked.state, locked.message, locked.finished_at = RunState.ERROR, message, timezone.now()
+        locked.save(update_fields=["state", "message", "finished_at"])
+        record("probes.run.finished", actor=None, obj=locked, release=locked.release,
+               after={"state": locked.state, "message": message, "attempts": locked.attempts})
+    return locked
+
+
+def run_fail(*, run_id: int, message: str) -> ProbeRun | None:
+    """End an unfinished run as `failed` (the run broke, not the source). No-op on a finished run."""
+    with transaction.atomic():
+        run = ProbeRun.objects.select_for_update().filter(pk=run_id, state__in=_ACTIVE).first()
+        if run is None:
+            return None
+        run.state, run.message, run.finished_at = RunState.FAILED, message, timezone.now()
+        run.save(update_fields=["state", "message", "finished_at"])
+        record("probes.run.finished", actor=None, obj=run, release=run.release,
+               after={"state": run.state, "message": message, "attempts": run.attempts})
+    return run
+
+
+def result_json(result: ProbeResult) -> str:
+    """The canonical JSON of a stored result: what its evidence's SHA-256 is computed over."""
+    return canonical_json({
+        "run": result.run_id, "item_key": result.item_key, "probe_id": result.probe_id,
+        "status": result.status, "summary": result.summary, "findings": result.findings,
+        "exempted": result.exempted, "observed": result.observed,
+    })
+
+
+def _finding(finding) -> dict:
+    data = finding.as_dict()
+    if finding.source:
+        data["source"], data["line"] = finding.source, finding.line
+    return data
+
+
+def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: str = "") -> ProbeRun:
+    """Store every result, evidence and item change of the run in one transaction."""
+    with transaction.atomic():
+        locked = ProbeRun.objects.select_for_update(of=("self",)).select_related("release").get(pk=run.pk)
+        if locked.state != RunState.RUNNING:  # another delivery of the task finished it first
+            return locked
+        release = locked.release
+        items = {i.key: i for i in release.items.all()} if release else {}
+        rows = []
+        for data in results:
+            # JSON round trip: what the evidence hash covers is exactly what the database holds.
+            findings = json.loads(canonical_json([_finding(f) for f in data.outcome.findings]))
+            observed = json.loads(canonical_json(data.outcome.observed))
+            for key in data.items:
+                rows.append(ProbeResult(
+                    run=locked, item=items.get(key), item_key=key, probe_id=data.probe_id,
+                    status=data.status, summary=data.outcome.summary[:500], findings=findings,
+                    exempted=list(data.outcome.exempted), observed=observed))
+        ProbeResult.objects.bulk_create(rows)
+        counts = {s: 0 for s in ProbeResult.Status.values}
+        changed = conflicts = 0
+        now = timezone.now()
+        for result in rows:
+            counts[result.status] += 1
+            if result.item is None:
+                continue
+            outcome = _apply(result, release, now)
+            changed += outcome == "changed"
+            conflicts += outcome == "conflict"
+        stats = {**stats, "results": counts, "items_changed": changed, "conflicts": conflicts}
+        message = (f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+                   f"{counts['skip']} skipped")
+        if conflicts:
+            message += f"; {conflicts} item(s) changed by a person meanwhile were left as they were"
+        if note:
+            message += f". {note}"
+        locked.state, locked.message, locked.stats, locked.finished_at = RunState.DONE, message, stats, now
+        locked.save(update_fields=["state", "message", "stats", "finished_at"])
+        record("probes.run.finished", actor=None, obj=locked, release=release,
+               after={"state": locked.state, "message": message, "attempts": locked.attempts,
+                      "results": counts})
+    return locked
+
+
+def _apply(result: ProbeResult, release: Release, now) -> str:
+    """Record `result` on its item: evidence, probe fields, status. Returns unchanged/changed/conflict."""
+    item = result.item
+    if result.status in (ProbeResult.Status.PASS, ProbeResult.Status.FAIL):
+        # Pass and fail back the item's state; error and skip decide nothing and attach nothing
+        # (the result row itself records them, and the item shows the last probe status).
+        body = result_json(result).encode()
+        Evidence.objects.create(item=item, kind=Evidence.Kind.PROBE, probe_result=result,
+                                sha256=hashlib.sha256(body).hexdigest(), size=len(body),
+                                content_type="application/json")
+    for attempt in (1, 2):
+        outcome = _apply_to_item(item, result, release, now)
+        if outcome != "conflict" or attempt == 2:
+            return outcome
+        # A person saved the item since we read it: read it again and decide on the new state once.
+        item = ReleaseItem.objects.get(pk=item.pk)
+        item.release = release
+    return "conflict"
+
+
+def _apply_to_item(item: ReleaseItem, result: ProbeResult, release: Release, now) -> str:
+    before = {"status": item.status, "probe_status": item.probe_status, "regressed": item.regressed}
+    drifted = False
+    if result.status in (ProbeResult.Status.PASS, ProbeResult.Status.FAIL) and item.status not in _PERSON_DECIDED:
+        passed = result.status == ProbeResult.Status.PASS
+        drifted = (not passed and release.state == Release.State.APPROVED
+                   and (item.probe_status == ProbeResult.Status.PASS or item.status == ReleaseItem.Status.DONE))
+        item.status = ReleaseItem.Status.DONE if passed else ReleaseItem.Status.FAILED
+        item.decided_by_probe = True
+        item.regressed = drifted or (item.regressed and not passed)
+    item.probe_status, item.probe_checked_at = result.status, now
+    after = {"status": item.status, "probe_status": item.probe_status, "regressed": item.regressed}
+    if after == before:
+        # Checked again, same verdict: refresh when, without a new version (which would make a person's
+        # open edit form conflict for nothing).
+        ReleaseItem.objects.filter(pk=item.pk).update(probe_checked_at=now)
+        return "unchanged"
+    if not item.bump(by=None, fields=["status", "decided_by_probe", "probe_status", "probe_checked_at",
+                                      "regressed"]):
+        return "conflict"
+    record("probes.item.decided", actor=None, obj=item, release=release, before=before,
+           after={**after, "run": result.run_id, "result": result.pk, "probe": result.probe_id,
+                  "summary": result.summary})
+    if drifted:
+        if not release.drifted:
+            release.drifted = True
+            release.save(update_fields=["drifted", "updated_at"])
+        record("probes.release.drifted", actor=None, obj=release, release=release,
+               after={"item": item.key, "probe": result.probe_id, "run": result.run_id,
+                      "summary": result.summary})
+    on_item_changed(item, by=None)
+    return "changed"
+
+
+# --- housekeeping (Celery beat) ------------------------------------------------------------------
+def runs_sweep_stuck(*, now=None) -> dict[str, list[int]]:
+    """Requeue or fail runs a dead worker left behind.
+
+    Running longer than the hard time limit (plus a margin) means no worker is on it any more (the
+    limit kills it); queued longer than the broker's visibility timeout means its message is lost.
+    Those with attempts left are queued again, the others end failed.
+    """
+    now = now or timezone.now()
+    hard_limit = settings.CELERY_TASK_TIME_LIMIT
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", hard_limit * 4)
+    stuck = ProbeRun.objects.filter(
+        Q(state=RunState.RUNNING, started_at__lt=now - timedelta(seconds=hard_limit + 60))
+        | Q(state=RunState.QUEUED, created_at__lt=now - timedelta(seconds=visibility + hard_limit),
+            started_at__isnull=True)
+    ).values_list("pk", "attempts")
+    requeued, failed = [], []
+    for pk, attempts in stuck:
+        if attempts >= settings.READINESS_PROBE_MAX_ATTEMPTS:
+            if run_fail(run_id=pk, message=f"Gave up after {attempts} attempts: no worker finished it."):
+                failed.append(pk)
+        else:
+            requeued.append(pk)
+    if requeued:
+        from probes.tasks import run_probes
+
+        with transaction.atomic():
+            ProbeRun.objects.filter(pk__in=requeued, state__in=_ACTIVE).update(
+                state=RunState.QUEUED, message="Queued again: the worker running it was lost.")
+            for pk in requeued:
+                run_probes.delay_on_commit(pk)
+    return {"requeued": requeued, "failed": failed}
+
+
+def releases_reprobe(*, now=None) -> list[ProbeRun]:
+    """Queue a scheduled run for every open or recently approved release, on its last cluster.
+
+    Releases without a cluster run, without bound items, or with a run still active are left alone.
+    """
+    now = now or timezone.now()
+    recent = now - timedelta(days=settings.READINESS_REPROBE_APPROVED_DAYS)
+    releases = Release.objects.filter(
+        Q(state__in=[Release.State.IN_PROGRESS, Release.State.AWAITING_SIGNOFF])
+        | Q(state=Release.State.APPROVED, updated_at__gte=recent)
+    ).exclude(probe_runs__state__in=_ACTIVE).filter(items__probe_id__gt="").distinct()
+    runs = []
+    for release in releases:
+        last = release.probe_runs.filter(cluster__isnull=False).select_related("cluster").first()
+        if last is None:
+            continue
+        runs.append(run_create(release=release, cluster=last.cluster, trigger=ProbeRun.Trigger.SCHEDULE))
+    return runs

@@ -1,0 +1,122 @@
+"""Clusters and probe runs in the browser. Objects come through the helpers of checklists.permissions."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from checklists.permissions import (
+    can_manage_clusters,
+    can_run_probes,
+    can_see_clusters,
+    get_probe_run_for_user,
+    get_release_for_user,
+)
+from probes import crypto, live, selectors, services
+from probes.forms import ClusterForm, RunProbesForm
+from probes.models import Cluster
+
+
+def _clusters_visible(user) -> None:
+    if not can_see_clusters(user):
+        raise Http404("No such page.")
+
+
+@require_GET
+@login_required
+def cluster_list(request):
+    _clusters_visible(request.user)
+    return render(request, "probes/cluster_list.html", {
+        "clusters": selectors.clusters_with_last_run(), "can_manage": can_manage_clusters(request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def cluster_create(request):
+    _clusters_visible(request.user)
+    if not can_manage_clusters(request.user):
+        raise PermissionDenied("Only admins add clusters.")
+    form = ClusterForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            cluster = services.cluster_create(name=data["name"], kubeconfig=data["kubeconfig"],
+                                              context=data["context"], description=data["description"],
+                                              by=request.user)
+        except (crypto.SecretKeyError, live.KubeconfigError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Cluster {cluster.name} added. Test it to see whether it is reachable.")
+            return redirect("probes:cluster-list")
+    return render(request, "probes/cluster_form.html", {"form": form})
+
+
+@require_POST
+@login_required
+def cluster_test(request, pk):
+    _clusters_visible(request.user)
+    cluster = get_object_or_404(Cluster, pk=pk)
+    if not can_manage_clusters(request.user):
+        raise PermissionDenied("Only admins test clusters.")
+    services.cluster_check(cluster=cluster, by=request.user)
+    if cluster.last_status == "reachable":
+        messages.success(request, f"Cluster {cluster.name} is reachable.")
+    else:
+        messages.error(request, f"Cluster {cluster.name} is {cluster.last_status}: {cluster.last_message}")
+    return redirect("probes:cluster-list")
+
+
+@require_GET
+@login_required
+def release_probes(request, pk):
+    """The probe panel of a release: its runs, the latest run's results, and the Run probes form."""
+    release = get_release_for_user(request.user, pk)
+    context = _panel_context(request, release, RunProbesForm())
+    template = "probes/release_probes.html"
+    if request.htmx:
+        template += "#panel"
+    return render(request, template, context)
+
+
+@require_POST
+@login_required
+def run_create(request, pk):
+    release = get_release_for_user(request.user, pk)
+    if not can_run_probes(request.user, release):
+        raise PermissionDenied("You may not run probes on this release.")
+    form = RunProbesForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = services.run_create(release=release, cluster=data.get("cluster"), bundle=data.get("bundle_files"),
+                                      bundle_name=data.get("bundle_name", ""), by=request.user)
+        except services.ProbeRunError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Probe run {run.pk} queued on {run.source_label}.")
+            return redirect("probes:release-probes", pk=release.pk)
+    messages.error(request, "The probe run was not started: see the form.")
+    return render(request, "probes/release_probes.html", _panel_context(request, release, form), status=400)
+
+
+@require_GET
+@login_required
+def run_detail(request, pk, run_pk):
+    run = get_probe_run_for_user(request.user, pk, run_pk)
+    template = "probes/run_detail.html"
+    if request.htmx:
+        template += "#run"
+    return render(request, template, {"run": run, "release": run.release,
+                                      "groups": selectors.results_by_probe(run)})
+
+
+def _panel_context(request, release, form) -> dict:
+    runs = list(release.probe_runs.select_related("cluster", "requested_by")[:10])
+    latest = runs[0] if runs else None
+    return {
+        "release": release, "runs": runs, "latest": latest, "form": form,
+        "groups": selectors.results_by_probe(latest) if latest else [],
+        "can_run": can_run_probes(request.user, release),
+        "has_clusters": Cluster.objects.exists(),
+    }

@@ -1,0 +1,157 @@
+"""A real Redis broker and real `celery worker` subprocesses running probe runs.
+
+The worker reaches the test database through DATABASE_URL (pytest-django's `test_<name>`), so these
+tests commit (transaction=True), and the loopback Kubernetes API server of the test process. A short
+visibility timeout lets a fresh worker pick up the message of a worker killed mid-run within seconds.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from checklists.models import ReleaseItem
+from probes import services
+from probes.manifests import load_manifests
+from probes.models import ProbeResult, ProbeRun
+from probes.tasks import run_probes
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLES = Path(__file__).parent / "bundles"
+VISIBILITY_TIMEOUT = 3  # seconds: a killed worker's message is handed out again after this
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()  # our own Redis database (REDIS_URL): no messages left from an earlier test
+    yield client
+    client.flushdb()
+
+
+class Workers:
+    """Starts `celery worker` subprocesses on the test database; kills what it started."""
+
+    def __init__(self):
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+            "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+            "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "readiness", "worker", "-P", "prefork", "-c", "1",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
+            cwd=ROOT, env=self.env, start_new_session=True,  # its own process group: kill parent and child
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes.append(process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker and its pool child at once, as when a node dies."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+
+@pytest.fixture
+def workers(transactional_db, broker):
+    # Depends on transactional_db so the workers stop before the database is flushed.
+    pool = Workers()
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
+def cluster(k8s_server):
+    k8s_server.objects = load_manifests(BUNDLES / "good").objects
+    return services.cluster_create(name="loop", kubeconfig=k8s_server.kubeconfig())
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def state_of(run) -> str:
+    return ProbeRun.objects.values_list("state", flat=True).get(pk=run.pk)
+
+
+def broker_idle(broker) -> bool:
+    return broker.llen("celery") == 0 and broker.hlen("unacked") == 0
+
+
+def test_a_queued_run_is_done_by_a_worker_and_items_change(release, cluster, workers):
+    workers.start()
+    run = services.run_create(release=release, cluster=cluster)  # queued on commit
+
+    wait_for(lambda: state_of(run) == "done", what="the run to finish")
+
+    run.refresh_from_db()
+    assert run.attempts == 1 and run.results.count() == release.items.exclude(probe_id="").count()
+    assert release.items.get(probe_id="workloads.replicas").status == ReleaseItem.Status.DONE
+
+
+def test_a_task_delivered_twice_stores_one_set_of_results(release, cluster, workers, broker):
+    run = services.run_create(release=release, cluster=cluster, queue=False)
+    run_probes.delay(run.pk)
+    run_probes.delay(run.pk)
+    workers.start()
+
+    wait_for(lambda: state_of(run) == "done", what="the run to finish")
+    wait_for(lambda: broker_idle(broker), what="both messages to be handled")
+
+    run.refresh_from_db()
+    bound = release.items.exclude(probe_id="").count()
+    assert ProbeResult.objects.filter(run=run).count() == bound
+    assert run.attempts == 1  # the second delivery found the run done and did nothing
+
+
+def test_a_worker_killed_during_collection_leaves_the_run_to_a_fresh_worker(release, cluster, workers, k8s_server):
+    k8s_server.fault("/version", 200, delay=30)  # the first request stalls: the run sits in collection
+    first = workers.start()
+    run = services.run_create(release=release, cluster=cluster)
+    wait_for(lambda: state_of(run) == "running", timeout=20, what="the worker to start the run")
+    time.sleep(0.5)  # the worker is now inside the stalled /version call (the server logs it only once answered)
+    assert k8s_server.calls("/version") == 0
+
+    workers.kill(first)
+    assert state_of(run) == "running"  # nothing can clean up after SIGKILL but a redelivery
+
+    workers.start()
+    wait_for(lambda: state_of(run) in ("done", "failed"), timeout=30, what="a fresh worker to take the run")
+
+    run.refresh_from_db()
+    assert run.state == "done" and run.attempts == 2
+    assert release.items.get(probe_id="workloads.replicas").status == ReleaseItem.Status.DONE

@@ -1,0 +1,177 @@
+"""Probe and cluster pages: who may do what, and that a kubeconfig never comes back."""
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from checklists.models import Role
+from probes import bundles, services
+from tests.factories import member
+from probes.models import Cluster, ProbeRun
+
+BUNDLES = Path(__file__).parent / "bundles"
+TOKEN = "s3cret-token-value"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        if user is not None:
+            client.force_login(user)
+        return client
+    return login
+
+
+@pytest.fixture
+def cluster(k8s_server):
+    k8s_server.token = TOKEN
+    return services.cluster_create(name="prod-eu", kubeconfig=k8s_server.kubeconfig())
+
+
+def upload(name="good"):
+    data = (BUNDLES / name / "app.yaml").read_bytes()
+    return SimpleUploadedFile("app.yaml", data, content_type="application/yaml")
+
+
+def test_wrong_method_and_anonymous(client, release):
+    url = reverse("probes:release-probes", args=[release.pk])
+    assert client.get(url).status_code == 302  # to the login page
+    assert client.post(reverse("probes:run-create", args=[release.pk])).status_code == 302
+    assert client.get(reverse("probes:cluster-list")).status_code == 302
+
+
+@pytest.mark.parametrize("who, panel, run", [
+    ("nobody", 404, 404),  # sees nothing: the release does not exist for them
+    ("delivery_engineer", 200, 403),  # sees the release (the team owns items), owns no probe-bound item
+    ("auditor", 200, 403),  # reads everything, changes nothing
+    ("approver", 200, 403),
+    ("other_manager", 200, 403),  # manages other releases only
+    ("engineer", 200, 302),  # platform team owns probe-bound items
+    ("manager", 200, 302),
+    ("admin", 200, 302),
+])
+def test_run_probes_permissions(client_for, people, seed_teams, release, who, panel, run):
+    people["delivery_engineer"] = member("dana", seed_teams["delivery"], Role.ENGINEER)
+    client = client_for(people[who])
+    assert client.get(reverse("probes:release-probes", args=[release.pk])).status_code == panel
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": upload()})
+    assert response.status_code == run
+    assert ProbeRun.objects.count() == (1 if run == 302 else 0)
+
+
+def test_run_from_uploaded_bundle_is_queued_on_commit(client_for, people, release, django_capture_on_commit_callbacks):
+    client = client_for(people["engineer"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": upload()}, follow=True)
+    run = ProbeRun.objects.get()
+    assert run.state == "queued" and run.bundle_name == "app.yaml" and run.requested_by == people["engineer"]
+    assert len(callbacks) == 1
+    assert f"Probe run {run.pk} queued" in response.content.decode()
+    # While it is queued the panel polls itself.
+    panel = client.get(reverse("probes:release-probes", args=[release.pk]), headers={"HX-Request": "true"})
+    html = panel.content.decode()
+    assert 'hx-trigger="every 2s"' in html and "<html" not in html
+
+    services.run_execute(run_id=run.pk)
+    html = client.get(reverse("probes:release-probes", args=[release.pk])).content.decode()
+    assert "every 2s" not in html and "workloads.replicas" in html
+    html = client.get(reverse("probes:run-detail", args=[release.pk, run.pk])).content.decode()
+    assert "shop/Deployment/web" not in html or "Findings" in html
+    assert "dapr.control-plane" in html
+
+
+def test_bad_bundle_is_reported_on_the_form(client_for, people, release):
+    client = client_for(people["manager"])
+    bad = SimpleUploadedFile("app.yaml", b"kind: [unclosed\n")
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": bad})
+    assert response.status_code == 400 and "not valid YAML" in response.content.decode()
+    escaping = SimpleUploadedFile("x.sh", b"rm -rf /")
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": escaping})
+    assert response.status_code == 400 and ProbeRun.objects.count() == 0
+
+
+def test_findings_are_shown_per_probe_and_on_the_item(client_for, people, release):
+    run = services.run_create(release=release, bundle=bundles.read_paths([BUNDLES / "bad"]), queue=False)
+    services.run_execute(run_id=run.pk)
+    client = client_for(people["auditor"])
+    html = client.get(reverse("probes:run-detail", args=[release.pk, run.pk])).content.decode()
+    assert "shop/Deployment/web" in html and "images.pinned-tags" in html
+
+    from django.template.loader import render_to_string
+
+    item = release.items.get(probe_id="images.pinned-tags")
+    html = render_to_string("probes/_item_probe.html", {"item": item})
+    assert "fail" in html and "shop/Deployment/web" in html and f"run {run.pk}" in html
+    panel = render_to_string("probes/_release_panel.html", {"release": release})
+    assert 'hx-trigger="load"' in panel and f'href="/releases/{release.pk}/probes/"' in panel
+
+
+@pytest.mark.parametrize("who, status", [("nobody", 404), ("auditor", 200), ("engineer", 200), ("admin", 200)])
+def test_cluster_list_visibility(client_for, people, cluster, who, status):
+    response = client_for(people[who]).get(reverse("probes:cluster-list"))
+    assert response.status_code == status
+    if status == 200:
+        assert "prod-eu" in response.content.decode() and TOKEN not in response.content.decode()
+
+
+@pytest.mark.parametrize("who, status", [("nobody", 404), ("auditor", 403), ("manager", 403), ("engineer", 403)])
+def test_only_admins_add_and_test_clusters(client_for, people, cluster, who, status):
+    client = client_for(people[who])
+    assert client.get(reverse("probes:cluster-create")).status_code == status
+    assert client.post(reverse("probes:cluster-create"), {"name": "x", "auth": "in_cluster"}).status_code == status
+    assert client.post(reverse("probes:cluster-test", args=[cluster.pk])).status_code == status
+    assert Cluster.objects.count() == 1
+
+
+def test_admin_adds_and_tests_a_cluster_and_never_sees_the_kubeconfig(client_for, people, k8s_server):
+    client = client_for(people["admin"])
+    kubeconfig = k8s_server.kubeconfig(TOKEN)
+    response = client.post(reverse("probes:cluster-create"),
+                           {"name": "staging", "auth": "kubeconfig", "kubeconfig_text": kubeconfig}, follow=True)
+    assert "Cluster staging added" in response.content.decode() and TOKEN not in response.content.decode()
+    cluster = Cluster.objects.get(name="staging")
+    assert TOKEN not in cluster.kubeconfig_encrypted and services.cluster_kubeconfig(cluster) == kubeconfig
+
+    response = client.post(reverse("probes:cluster-test", args=[cluster.pk]), follow=True)
+    assert "is reachable" in response.content.decode()
+    page = client.get(reverse("probes:cluster-list")).content.decode()
+    assert TOKEN not in page and "reachable" in page
+
+    # A file upload works too; an invalid form re-renders without echoing the pasted secret.
+    response = client.post(reverse("probes:cluster-create"), {
+        "name": "staging", "auth": "kubeconfig", "kubeconfig_text": kubeconfig})
+    assert response.status_code == 200 and "exists already" in response.content.decode()
+    assert TOKEN not in response.content.decode()
+    response = client.post(reverse("probes:cluster-create"), {
+        "name": "from-file", "auth": "kubeconfig",
+        "kubeconfig_file": SimpleUploadedFile("config", kubeconfig.encode())}, follow=True)
+    assert Cluster.objects.filter(name="from-file").exists() and TOKEN not in response.content.decode()
+
+
+def test_unreachable_cluster_test_says_so(client_for, people, k8s_server):
+    cluster = services.cluster_create(name="gone", kubeconfig=k8s_server.kubeconfig())
+    k8s_server.stop()
+    response = client_for(people["admin"]).post(reverse("probes:cluster-test", args=[cluster.pk]), follow=True)
+    assert "is unreachable" in response.content.decode()
+
+
+def test_missing_encryption_key_is_a_clear_form_error(client_for, people, settings, k8s_server):
+    settings.READINESS_SECRETS_KEYS = []
+    response = client_for(people["admin"]).post(reverse("probes:cluster-create"), {
+        "name": "nokey", "auth": "kubeconfig", "kubeconfig_text": k8s_server.kubeconfig(TOKEN)})
+    html = response.content.decode()
+    assert "READINESS_SECRETS_KEYS" in html and TOKEN not in html and not Cluster.objects.exists()
+
+
+def test_in_cluster_account_needs_no_kubeconfig(client_for, people):
+    client_for(people["admin"]).post(reverse("probes:cluster-create"), {"name": "self", "auth": "in_cluster"})
+    assert Cluster.objects.get(name="self").auth == Cluster.Auth.IN_CLUSTER
+
+
+def test_pages_have_no_inline_scripts_or_styles(client_for, people, release):
+    html = client_for(people["manager"]).get(reverse("probes:release-probes", args=[release.pk])).content.decode()
+    assert "<script>" not in html and "style=" not in html and "<style" not in html
+    assert '<label for="id_bundle"' in html
