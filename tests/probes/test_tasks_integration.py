@@ -5,6 +5,7 @@ tests commit (transaction=True), and the loopback Kubernetes API server of the t
 visibility timeout lets a fresh worker pick up the message of a worker killed mid-run within seconds.
 """
 import os
+from urllib.parse import urlsplit, urlunsplit
 import signal
 import subprocess
 import sys
@@ -37,14 +38,19 @@ def broker():
     client.flushdb()
 
 
+def _test_database_url() -> str:
+    """DATABASE_URL with pytest-django's test database in it; host, port or socket kept as configured."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{connection.settings_dict['NAME']}"))
+
+
 class Workers:
     """Starts `celery worker` subprocesses on the test database; kills what it started."""
 
     def __init__(self):
-        db = connection.settings_dict
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": _test_database_url(),
             "REDIS_URL": settings.CELERY_BROKER_URL,
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
