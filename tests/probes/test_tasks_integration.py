@@ -5,12 +5,12 @@ tests commit (transaction=True), and the loopback Kubernetes API server of the t
 visibility timeout lets a fresh worker pick up the message of a worker killed mid-run within seconds.
 """
 import os
-from urllib.parse import urlsplit, urlunsplit
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
