@@ -421,7 +421,8 @@ def requirement_rows(release: Release, user) -> list[dict]:
 def pending_for_user(user) -> list[dict]:
     """Requirements waiting for a decision that `user` may give, across every release."""
     rows = []
-    releases = Release.objects.filter(state=Release.State.AWAITING_SIGNOFF).select_related("template_version")
+    releases = (permissions.visible_releases(user).filter(state=Release.State.AWAITING_SIGNOFF)
+                .select_related("template_version"))
     for release in releases:
         for row in requirement_rows(release, user):
             if row["live"] is None and (row["can_decide"] or permissions.holds_requirement(user, row["requirement"])):

@@ -53,3 +53,35 @@ def tomorrow():
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def outbox(settings):
+    """Mail sent through settings.MAILERS, captured in memory."""
+    from django.core import mail
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    mail.outbox = []
+    return mail.outbox
+
+
+def change_item(item, *, status, by):
+    """What the item services do: bump under the optimistic lock, then tell sign-off."""
+    from checklists.services import signoff
+
+    item.refresh_from_db()
+    item.status = status
+    item.completed_by = by if status in ReleaseItem.COMPLETE else None
+    assert item.bump(by=by, fields=["status", "completed_by"]) == 1
+    signoff.on_item_changed(item, by=by)
+    return item
+
+
+def approve_all(release, approvers):
+    from checklists.services import signoff
+
+    for requirement in release.requirements.all():
+        signoff.approval_decide(requirement=requirement, by=approvers[requirement.name], decision="approved",
+                                comment="Looks right.")
+    release.refresh_from_db()
+    return release
