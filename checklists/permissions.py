@@ -5,7 +5,7 @@ nothing; release managers and approvers see every release; a release manager cha
 the releases they manage; an engineer sees releases where one of their teams owns an item or an item
 is assigned to them, and changes those items only. A user may not see → 404; may see, not change → 403.
 """
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
@@ -89,7 +89,6 @@ def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> Release
     return item
 
 
-
 # --- probes and clusters ------------------------------------------------------------------------
 def can_run_probes(user, release: Release) -> bool:
     """Its release manager and admins; engineers of a team owning one of its probe-bound items."""
@@ -119,3 +118,79 @@ def get_probe_run_for_user(user, release_pk, run_pk):
         raise Http404("No such probe run.") from None
     run.release = release
     return run
+
+
+# --- Sign-off, waivers and reports ---------------------------------------------------------------
+# Deciding a requirement is never an admin override: an approval is a statement by a named person
+# who holds the required team or role, so admins approve only when they hold it too.
+_REPORT_READERS = {Role.ADMIN, Role.AUDITOR, Role.RELEASE_MANAGER, Role.APPROVER}
+
+
+def can_manage_signoff(user, release: Release) -> bool:
+    """Open and reopen sign-off, edit requirements: the release's own manager (or an admin)."""
+    return can_manage_release(user, release)
+
+
+def holds_requirement(user, requirement) -> bool:
+    """Whether the user is someone the requirement asks for: a member of its team (with its role, if
+    it names one), or a holder of its role in any team. Auditors never hold a requirement."""
+    if not user.is_authenticated:
+        return False
+    memberships = Membership.objects.filter(user=user).exclude(role=Role.AUDITOR)
+    if requirement.team_id:
+        memberships = memberships.filter(team_id=requirement.team_id)
+    if requirement.role:
+        memberships = memberships.filter(role=requirement.role)
+    return memberships.exists()
+
+
+def can_decide_waiver(user, waiver) -> bool:
+    """The release's manager or an approver decides a waiver, never the person who asked for it."""
+    if not user.is_authenticated or waiver.requested_by_id == user.pk:
+        return False
+    return can_manage_release(user, waiver.item.release) or Role.APPROVER in roles_of(user)
+
+
+def can_revoke_waiver(user, waiver) -> bool:
+    return can_manage_release(user, waiver.item.release)
+
+
+def can_read_reports(user) -> bool:
+    """Download reports and evidence bundles: auditors, release managers, approvers and admins."""
+    return bool(roles_of(user) & _REPORT_READERS)
+
+
+def get_requirement_for_user(user, release_pk, requirement_pk):
+    release = get_release_for_user(user, release_pk)
+    try:
+        requirement = release.requirements.select_related("team").get(pk=requirement_pk)
+    except ObjectDoesNotExist:
+        raise Http404("No such sign-off requirement.") from None
+    requirement.release = release
+    return requirement
+
+
+def get_waiver_for_user(user, waiver_pk):
+    from checklists.models import Waiver
+
+    try:
+        waiver = Waiver.objects.select_related("item__release", "requested_by", "decided_by").get(pk=waiver_pk)
+    except Waiver.DoesNotExist:
+        raise Http404("No such waiver.") from None
+    if not visible_releases(user).filter(pk=waiver.item.release_id).exists():
+        raise Http404("No such waiver.")
+    return waiver
+
+
+def get_report_for_user(user, report_pk):
+    from checklists.models import Report
+
+    try:
+        report = Report.objects.select_related("release").get(pk=report_pk)
+    except Report.DoesNotExist:
+        raise Http404("No such report.") from None
+    if not visible_releases(user).filter(pk=report.release_id).exists():
+        raise Http404("No such report.")
+    if not can_read_reports(user):
+        raise PermissionDenied("Reports are for auditors, release managers and approvers.")
+    return report

@@ -125,6 +125,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Runs left "running" by a worker that died past its hard time limit: requeue or fail them.
     "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": 120.0},
+    # Granted waivers past their date reopen their items (and flag approved releases as drifted).
+    "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

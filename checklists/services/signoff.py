@@ -1,5 +1,430 @@
-"""Sign-off: opening it, approvals, and what item changes do to them."""
+"""Sign-off: opening it, the requirements, approvals, and what item changes do to them.
+
+The release's state moves only here:
+    in progress --open--> awaiting sign-off --every requirement approved--> approved
+                                            --one rejection--> rejected --reopen--> in progress
+and back from any sign-off state when an item changes (on_item_changed). Every move is audited.
+"""
+import datetime
+import hashlib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from checklists import permissions
+from checklists.audit import canonical_json, record
+from checklists.models import Approval, Evidence, Release, ReleaseItem, SignoffRequirement, TemplateSection, Waiver
+
+SIGNOFF_STATES = (Release.State.AWAITING_SIGNOFF, Release.State.APPROVED, Release.State.REJECTED)
+OPENABLE_STATES = (Release.State.DRAFT, Release.State.IN_PROGRESS)
 
 
-def on_item_changed(item, *, by) -> None:
-    """Called by every service that changes a release item, inside its transaction."""
+class SignoffError(ValueError):
+    """The sign-off step cannot be taken as asked; the message says why, `blockers` what stops it."""
+
+    def __init__(self, message: str, blockers: "Blockers | None" = None):
+        super().__init__(message)
+        self.blockers = blockers
+
+
+# --- What blocks sign-off ------------------------------------------------------------------------
+@dataclass
+class Blocker:
+    key: str
+    text: str
+    reason: str
+    item_id: int
+
+
+@dataclass
+class Blockers:
+    incomplete: list[Blocker] = field(default_factory=list)
+    stale: list[Blocker] = field(default_factory=list)
+    no_requirements: bool = False
+
+    def __bool__(self):
+        return bool(self.incomplete or self.stale or self.no_requirements)
+
+    def summary(self) -> str:
+        parts = []
+        if self.incomplete:
+            parts.append(f"{len(self.incomplete)} required item(s) not complete")
+        if self.stale:
+            parts.append(f"{len(self.stale)} item(s) with stale probe evidence")
+        if self.no_requirements:
+            parts.append("no sign-off requirement is defined")
+        return "; ".join(parts)
+
+
+def live_waiver_q(today=None):
+    today = today or timezone.localdate()
+    return Q(state=Waiver.State.GRANTED, expires_on__gt=today)
+
+
+def signoff_blockers(release: Release, *, now=None) -> Blockers:
+    """Everything that stops sign-off, item by item. Costs 3 queries whatever the release size."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    max_age = datetime.timedelta(hours=settings.READINESS_EVIDENCE_MAX_AGE_HOURS)
+    waived_ok = set(
+        Waiver.objects.filter(live_waiver_q(today), item__release=release).values_list("item_id", flat=True)
+    )
+    blockers = Blockers()
+    fields = ("pk", "key", "text", "status", "required", "decided_by_probe", "probe_checked_at")
+    for item in release.items.only(*fields).order_by("order"):
+        if item.required:
+            if item.status == ReleaseItem.Status.WAIVED and item.pk not in waived_ok:
+                blockers.incomplete.append(Blocker(item.key, item.text, "waived without a granted, unexpired waiver",
+                                                   item.pk))
+            elif item.status not in ReleaseItem.COMPLETE:
+                blockers.incomplete.append(Blocker(item.key, item.text, f"status is {item.get_status_display()}",
+                                                   item.pk))
+        if item.decided_by_probe and item.status not in (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE):
+            checked = item.probe_checked_at
+            if checked is None or now - checked > max_age:
+                age = "never checked" if checked is None else f"last checked {checked:%Y-%m-%d %H:%M} UTC"
+                blockers.stale.append(Blocker(
+                    item.key, item.text,
+                    f"probe evidence older than {settings.READINESS_EVIDENCE_MAX_AGE_HOURS} h ({age})", item.pk))
+    blockers.no_requirements = not release.requirements.exists()
+    return blockers
+
+
+# --- The state an approval vouches for ------------------------------------------------------------
+def release_state(release: Release) -> dict:
+    """The canonical state an approver approves: each item's status and evidence hashes, and the
+    waivers that make waived items count. Costs 3 queries."""
+    evidence = Prefetch("evidence", queryset=Evidence.objects.only("item_id", "sha256").order_by("pk"))
+    waivers = Prefetch("waivers", queryset=Waiver.objects.filter(state=Waiver.State.GRANTED).order_by("pk"))
+    items = release.items.only("pk", "key", "status", "required").prefetch_related(evidence, waivers).order_by("order")
+    return {
+        "release": release.pk,
+        "items": [
+            [item.key, item.status, [e.sha256 for e in item.evidence.all()],
+             [[w.pk, w.expires_on.isoformat()] for w in item.waivers.all()]]
+            for item in items
+        ],
+    }
+
+
+def release_state_hash(release: Release) -> str:
+    return hashlib.sha256(canonical_json(release_state(release)).encode()).hexdigest()
+
+
+# --- Requirements ---------------------------------------------------------------------------------
+def _require_manager(release: Release, by) -> None:
+    if not permissions.can_manage_signoff(by, release):
+        raise PermissionDenied("Only the release's manager changes its sign-off.")
+
+
+def _require_editable(release: Release) -> None:
+    if release.state not in OPENABLE_STATES:
+        raise SignoffError("Sign-off requirements can be changed only before sign-off opens.")
+
+
+def _requirement_snapshot(requirement: SignoffRequirement) -> dict:
+    return {"name": requirement.name, "role": requirement.role, "team": requirement.team.slug if requirement.team else "",
+            "sections": sorted(requirement.sections.values_list("key", flat=True))}
+
+
+def _validate_requirement(release, *, name, role, team, sections, exclude_pk=None):
+    name = (name or "").strip()
+    if not name:
+        raise SignoffError("A sign-off requirement needs a name.")
+    if not role and team is None:
+        raise SignoffError("A sign-off requirement needs a role, a team, or both.")
+    clash = release.requirements.filter(name=name)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise SignoffError(f"There is already a requirement named {name!r}.")
+    for section in sections:
+        if section.version_id != release.template_version_id:
+            raise SignoffError("A requirement can only be scoped to sections of the release's template.")
+    return name
+
+
+@transaction.atomic
+def requirement_create(*, release: Release, by, name: str, role: str = "", team=None, sections=()) -> SignoffRequirement:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    _require_manager(release, by)
+    _require_editable(release)
+    name = _validate_requirement(release, name=name, role=role, team=team, sections=sections)
+    last = release.requirements.order_by("-order").values_list("order", flat=True).first()
+    requirement = SignoffRequirement.objects.create(release=release, name=name, role=role, team=team,
+                                                    order=(last or 0) + 1)
+    requirement.sections.set(sections)
+    record("checklists.signoff.requirement_added", actor=by, obj=requirement, release=release,
+           after=_requirement_snapshot(requirement))
+    return requirement
+
+
+@transaction.atomic
+def requirement_update(*, requirement: SignoffRequirement, by, name: str, role: str = "", team=None,
+                       sections=()) -> SignoffRequirement:
+    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    _require_manager(release, by)
+    _require_editable(release)
+    name = _validate_requirement(release, name=name, role=role, team=team, sections=sections,
+                                 exclude_pk=requirement.pk)
+    before = _requirement_snapshot(requirement)
+    requirement.name, requirement.role, requirement.team = name, role, team
+    requirement.save(update_fields=["name", "role", "team"])
+    requirement.sections.set(sections)
+    record("checklists.signoff.requirement_changed", actor=by, obj=requirement, release=release,
+           before=before, after=_requirement_snapshot(requirement))
+    return requirement
+
+
+@transaction.atomic
+def requirement_delete(*, requirement: SignoffRequirement, by) -> None:
+    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    _require_manager(release, by)
+    _require_editable(release)
+    if requirement.approvals.exists():
+        raise SignoffError("This requirement has decisions in its history; it stays on record and cannot be "
+                           "removed.")
+    before = _requirement_snapshot(requirement)
+    record("checklists.signoff.requirement_removed", actor=by, obj=requirement, release=release, before=before)
+    requirement.delete()
+
+
+# --- Opening, deciding, reopening -------------------------------------------------------------------
+def _set_state(release: Release, state: str, *, by, action: str, reason: str = "", drifted: bool | None = None):
+    before = {"state": release.state, "drifted": release.drifted}
+    release.state = state
+    fields = ["state", "updated_at"]
+    if drifted is not None:
+        release.drifted = drifted
+        fields.append("drifted")
+    release.save(update_fields=fields)
+    after = {"state": release.state, "drifted": release.drifted}
+    if reason:
+        after["reason"] = reason
+    record(action, actor=by, obj=release, release=release, before=before, after=after)
+
+
+@transaction.atomic
+def signoff_open(*, release: Release, by) -> Release:
+    """Ask the approvers to decide. Refused with the full list of blockers while any remain."""
+    from checklists.services import notifications
+
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    _require_manager(release, by)
+    if release.state not in OPENABLE_STATES:
+        raise SignoffError(f"Sign-off cannot be opened on a release that is {release.get_state_display().lower()}.")
+    blockers = signoff_blockers(release)
+    if blockers:
+        raise SignoffError(f"Sign-off cannot open: {blockers.summary()}.", blockers)
+    _set_state(release, Release.State.AWAITING_SIGNOFF, by=by, action="checklists.signoff.opened")
+    notifications.signoff_opened(release)
+    return release
+
+
+def scope_item_ids(requirement: SignoffRequirement) -> set[int] | None:
+    """Ids of the items a requirement covers, or None when it covers the whole release."""
+    section_ids = set(requirement.sections.values_list("pk", flat=True))
+    if not section_ids:
+        return None
+    covered = _with_descendants(section_ids, requirement.release.template_version_id)
+    return set(requirement.release.items.filter(section_id__in=covered).values_list("pk", flat=True))
+
+
+def _with_descendants(section_ids: set[int], version_id: int) -> set[int]:
+    parents = dict(TemplateSection.objects.filter(version_id=version_id).values_list("pk", "parent_id"))
+    covered = set()
+    for pk in parents:
+        node = pk
+        while node is not None:
+            if node in section_ids:
+                covered.add(pk)
+                break
+            node = parents.get(node)
+    return covered
+
+
+def _covers(requirement: SignoffRequirement, item: ReleaseItem, parents: dict[int, int | None]) -> bool:
+    scoped = {s.pk for s in requirement.sections.all()}
+    if not scoped:
+        return True
+    node = item.section_id
+    while node is not None:
+        if node in scoped:
+            return True
+        node = parents.get(node)
+    return False
+
+
+def decision_conflict(requirement: SignoffRequirement, user) -> str:
+    """Why separation of duties forbids `user` to decide `requirement`, or "" when it does not."""
+    release = requirement.release
+    if release.created_by_id == user.pk:
+        return "You created this release, so you cannot sign it off."
+    items = scope_item_ids(requirement)
+    completed = release.items.filter(completed_by=user)
+    if items is not None:
+        completed = completed.filter(pk__in=items)
+    keys = list(completed.values_list("key", flat=True)[:5])
+    if keys:
+        return ("You completed items this requirement covers (" + ", ".join(keys) + "), so someone else must "
+                "sign it off.")
+    return ""
+
+
+def can_decide(requirement: SignoffRequirement, user) -> tuple[bool, str]:
+    """(allowed, reason) for showing or refusing the approve/reject form."""
+    if not permissions.holds_requirement(user, requirement):
+        return False, "You are not a member of the team or holder of the role this requirement asks for."
+    conflict = decision_conflict(requirement, user)
+    return (False, conflict) if conflict else (True, "")
+
+
+@transaction.atomic
+def approval_decide(*, requirement: SignoffRequirement, by, decision: str, comment: str = "") -> Approval:
+    """Approve or reject one requirement. The approval records the hash of the release state it saw."""
+    from checklists.services import notifications
+
+    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    requirement.release = release
+    if decision not in Approval.Decision.values:
+        raise SignoffError("A decision is either approved or rejected.")
+    if not permissions.holds_requirement(by, requirement):
+        raise PermissionDenied("You are not a member of the team or holder of the role this requirement asks for.")
+    conflict = decision_conflict(requirement, by)
+    if conflict:
+        raise PermissionDenied(conflict)
+    comment = (comment or "").strip()
+    if decision == Approval.Decision.REJECTED and not comment:
+        raise SignoffError("A rejection needs a comment saying why.")
+    if release.state != Release.State.AWAITING_SIGNOFF:
+        raise SignoffError(f"The release is {release.get_state_display().lower()}, not awaiting sign-off.")
+    if requirement.approvals.filter(superseded_at__isnull=True).exists():
+        raise SignoffError(f"{requirement.name} has already been decided.")
+    if decision == Approval.Decision.APPROVED:
+        blockers = signoff_blockers(release)
+        if blockers:
+            raise SignoffError(f"The release cannot be approved now: {blockers.summary()}.", blockers)
+    approval = Approval.objects.create(
+        release=release, requirement=requirement, approver=by, decision=decision, comment=comment,
+        state_hash=release_state_hash(release),
+    )
+    record(f"checklists.signoff.{decision}", actor=by, obj=approval, release=release,
+           after={"requirement": requirement.name, "decision": decision, "comment": comment,
+                  "state_hash": approval.state_hash})
+    if decision == Approval.Decision.REJECTED:
+        _set_state(release, Release.State.REJECTED, by=by, action="checklists.release.rejected",
+                   reason=f"{requirement.name} rejected")
+    elif not _undecided(release):
+        _set_state(release, Release.State.APPROVED, by=by, action="checklists.release.approved", drifted=False)
+    notifications.decision_made(approval)
+    return approval
+
+
+def _undecided(release: Release) -> list[SignoffRequirement]:
+    approved = Approval.objects.filter(release=release, superseded_at__isnull=True,
+                                       decision=Approval.Decision.APPROVED).values("requirement_id")
+    return list(release.requirements.exclude(pk__in=approved))
+
+
+def _supersede(approvals, *, reason: str, by, release: Release) -> int:
+    now = timezone.now()
+    count = 0
+    for approval in approvals:
+        approval.superseded_at = now
+        approval.superseded_reason = reason[:300]
+        approval.save(update_fields=["superseded_at", "superseded_reason"])
+        record("checklists.signoff.superseded", actor=by, obj=approval, release=release,
+               before={"decision": approval.decision, "requirement": approval.requirement.name},
+               after={"superseded_reason": approval.superseded_reason})
+        count += 1
+    return count
+
+
+@transaction.atomic
+def signoff_reopen(*, release: Release, by, reason: str = "") -> Release:
+    """Take a rejected (or approved) release back to work: every live decision is superseded."""
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    _require_manager(release, by)
+    if release.state not in (Release.State.REJECTED, Release.State.APPROVED, Release.State.AWAITING_SIGNOFF):
+        raise SignoffError("Only a release in sign-off can be reopened.")
+    reason = (reason or "").strip() or "release reopened by its manager"
+    live = release.approvals.filter(superseded_at__isnull=True).select_related("requirement")
+    _supersede(live, reason=f"Reopened by {by.get_username()}: {reason}", by=by, release=release)
+    _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.reopened", reason=reason)
+    return release
+
+
+def on_item_changed(item, *, by, reason: str = "", drifted: bool = False) -> None:
+    """Called by every service that changes a release item, inside its transaction.
+
+    Supersedes the live decisions whose scope covers the item (they vouched for a state that no longer
+    exists) and takes a release in sign-off back: to in progress when a required item is no longer
+    complete, else to awaiting sign-off (or rejected while a rejection outside the item's scope stands).
+    Costs 1 query when the release has no live decision and is not in sign-off.
+    """
+    release_id = item.release_id
+    live = list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
+                .select_related("requirement").prefetch_related("requirement__sections"))
+    state = Release.objects.filter(pk=release_id).values_list("state", flat=True).first()
+    if not live and state not in SIGNOFF_STATES:
+        return
+    release = Release.objects.select_for_update().get(pk=release_id)
+    who = by.get_username() if by is not None and by.is_authenticated else "system"
+    reason = reason or f"Item {item.key} changed by {who} after this decision."
+    no_longer_complete = item.required and item.status not in ReleaseItem.COMPLETE
+    if no_longer_complete:
+        # The release leaves sign-off entirely: every decision, whatever its scope, is void.
+        _supersede(live, reason=reason, by=by, release=release)
+        if release.state in SIGNOFF_STATES:
+            _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.returned",
+                       reason=reason, drifted=True if drifted and release.state == Release.State.APPROVED else None)
+        return
+    parents = dict(TemplateSection.objects.filter(version_id=release.template_version_id)
+                   .values_list("pk", "parent_id"))
+    _supersede([a for a in live if _covers(a.requirement, item, parents)], reason=reason, by=by, release=release)
+    if release.state not in SIGNOFF_STATES:
+        return
+    standing = release.approvals.filter(superseded_at__isnull=True)
+    if standing.filter(decision=Approval.Decision.REJECTED).exists():
+        target = Release.State.REJECTED
+    elif not _undecided(release):
+        target = Release.State.APPROVED
+    else:
+        target = Release.State.AWAITING_SIGNOFF
+    if target != release.state:
+        _set_state(release, target, by=by, action="checklists.signoff.returned", reason=reason,
+                   drifted=True if drifted and release.state == Release.State.APPROVED else None)
+
+
+# --- Reads for the panel and "my approvals" -----------------------------------------------------
+def requirement_rows(release: Release, user) -> list[dict]:
+    """Each requirement with its live decision, its history and what `user` may do with it."""
+    requirements = list(release.requirements.select_related("team").prefetch_related("sections"))
+    approvals = list(release.approvals.select_related("approver", "requirement").order_by("created_at"))
+    rows = []
+    for requirement in requirements:
+        requirement.release = release
+        history = [a for a in approvals if a.requirement_id == requirement.pk]
+        live = next((a for a in history if a.superseded_at is None), None)
+        allowed, why = (False, "")
+        if release.state == Release.State.AWAITING_SIGNOFF and live is None and user.is_authenticated:
+            allowed, why = can_decide(requirement, user)
+        rows.append({"requirement": requirement, "live": live, "history": history, "can_decide": allowed,
+                     "why_not": why})
+    return rows
+
+
+def pending_for_user(user) -> list[dict]:
+    """Requirements waiting for a decision that `user` may give, across every release."""
+    rows = []
+    releases = (permissions.visible_releases(user).filter(state=Release.State.AWAITING_SIGNOFF)
+                .select_related("template_version"))
+    for release in releases:
+        for row in requirement_rows(release, user):
+            if row["live"] is None and (row["can_decide"] or permissions.holds_requirement(user, row["requirement"])):
+                rows.append({"release": release, **row})
+    return rows

@@ -1,0 +1,87 @@
+"""Email notifications through Django's email framework (settings.MAILERS; console backend by default).
+
+Every function queues its mail with transaction.on_commit: a rolled-back decision sends nothing, and
+a slow mail server never holds a row lock. Links are absolute when READINESS_BASE_URL is set.
+"""
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from checklists.models import Membership, Role
+
+log = logging.getLogger(__name__)
+
+
+def _url(name: str, *args) -> str:
+    return getattr(settings, "READINESS_BASE_URL", "").rstrip("/") + reverse(name, args=args)
+
+
+def _send(recipients, subject: str, template: str, context: dict) -> None:
+    addresses = sorted({user.email for user in recipients if user is not None and user.email})
+    if not addresses:
+        return
+    body = render_to_string(template, context)
+
+    def send():
+        try:
+            EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=addresses).send()
+        except Exception:  # a mail outage must not break the decision it reports
+            log.exception("notification mail failed", extra={"subject": subject})
+
+    transaction.on_commit(send)
+
+
+def approvers_for(release) -> list:
+    """Everyone who may decide at least one of the release's requirements (auditors never)."""
+    users = get_user_model().objects
+    match = Q(pk__in=[])
+    for requirement in release.requirements.all():
+        memberships = Membership.objects.exclude(role=Role.AUDITOR)
+        if requirement.team_id:
+            memberships = memberships.filter(team_id=requirement.team_id)
+        if requirement.role:
+            memberships = memberships.filter(role=requirement.role)
+        match |= Q(pk__in=memberships.values("user_id"))
+    return list(users.filter(match, is_active=True).exclude(pk=release.created_by_id))
+
+
+def signoff_opened(release) -> None:
+    _send(approvers_for(release), f"[Readiness] Sign-off open: {release}", "signoff/email/opened.txt",
+          {"release": release, "url": _url("signoff-detail", release.pk)})
+
+
+def decision_made(approval) -> None:
+    release = approval.release
+    _send([release.release_manager], f"[Readiness] {approval.get_decision_display()}: {approval.requirement} "
+                                     f"for {release}", "signoff/email/decision.txt",
+          {"approval": approval, "release": release, "url": _url("signoff-detail", release.pk)})
+
+
+def waiver_requested(waiver) -> None:
+    release = waiver.item.release
+    _send([release.release_manager], f"[Readiness] Waiver requested: {waiver.item.key} ({release})",
+          "signoff/email/waiver_requested.txt",
+          {"waiver": waiver, "release": release, "url": _url("my-approvals")})
+
+
+def waiver_decided(waiver) -> None:
+    release = waiver.item.release
+    _send([waiver.requested_by, release.release_manager],
+          f"[Readiness] Waiver {waiver.get_state_display().lower()}: {waiver.item.key} ({release})",
+          "signoff/email/waiver_decided.txt",
+          {"waiver": waiver, "release": release, "url": _url("signoff-detail", release.pk)})
+
+
+def item_assigned(item, *, by=None) -> None:
+    """For the item services: tell the new assignee. Call inside the assigning transaction."""
+    if item.assignee_id is None or (by is not None and by.pk == item.assignee_id):
+        return
+    _send([item.assignee], f"[Readiness] Assigned to you: {item.key} ({item.release})",
+          "signoff/email/item_assigned.txt", {"item": item, "release": item.release, "by": by,
+                                              "url": _url("signoff-detail", item.release_id)})
