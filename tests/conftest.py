@@ -4,6 +4,12 @@ from checklists.models import Role, Team
 from tests.factories import UserFactory, member, seed_release
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The `people` fixture creates eight users; PBKDF2 at production strength costs ~0.5 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seed_teams(db):
     """The teams of the built-in template, created the way `seed_demo` creates them."""

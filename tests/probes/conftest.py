@@ -10,8 +10,3 @@ def k8s_server():
     with KubeApiServer() as server:
         yield server
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The `people` fixture creates eight users; PBKDF2 at production strength costs ~0.5 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
