@@ -94,16 +94,19 @@ def _detail_context(request, item, **extra):
 def _update_form(user, item, data=None):
     initial = {"version": item.version, "status": item.status, "owner_team": item.owner_team_id,
                "assignee": item.assignee_id, "due_date": item.due_date}
-    return ItemUpdateForm(data, initial=initial, item=item, assignees=permissions.assignable_users(user, item))
+    # The choices offered are the people `user` may assign; a submitted name is checked by the service,
+    # which says why it refuses one.
+    assignees = permissions.assignable_users(user, item) if data is None else None
+    return ItemUpdateForm(data, initial=initial, item=item, assignees=assignees)
 
 
 @require_GET
 @login_required
 def item_row(request, release_pk, pk):
     """The item's row on the release page (htmx: cancelling an edit)."""
+    item = _row_item(request, release_pk, pk)
     if not request.htmx:
         return redirect("item-detail", release_pk=release_pk, pk=pk)
-    item = _row_item(request, release_pk, pk)
     return render(request, "checklists/_item_row.html", {"item": item, "today": timezone.localdate()})
 
 

@@ -84,8 +84,8 @@ def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> Release
     except ReleaseItem.DoesNotExist:
         raise Http404("No such item.") from None
     item.release = release
-    if for_change and not can_change_item(user, item):
-        raise PermissionDenied("You may not change this item.")
+    if for_change:
+        require_change(user, item)
     return item
 
 

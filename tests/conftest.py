@@ -4,6 +4,12 @@ from checklists.models import Role, Team
 from tests.factories import UserFactory, member, seed_release
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The default hasher costs ~0.3 s per user; the `people` fixture makes eight of them per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def seed_teams(db):
     """The teams of the built-in template, created the way `seed_demo` creates them."""
