@@ -13,18 +13,27 @@ from django.utils import timezone
 from checklists import permissions
 from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection, Waiver
 
-_COMPLETE = Q(items__status__in=ReleaseItem.COMPLETE)
-
-
 def with_progress(releases: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
-    """Annotate releases with item counts in the same query: total, complete, blocking and overdue."""
+    """Annotate releases with item counts: total, complete, blocking and overdue.
+
+    Correlated subqueries rather than a JOIN with GROUP BY: Postgres evaluates them only for the rows
+    of the page being shown (the index on items' release serves each), and the paginator's COUNT
+    leaves them out. A GROUP BY would aggregate every item of every release before the LIMIT.
+    """
     today = today or timezone.localdate()
+    complete = Q(status__in=ReleaseItem.COMPLETE)
     return releases.annotate(
-        item_total=Count("items"),
-        item_complete=Count("items", filter=_COMPLETE),
-        item_blocking=Count("items", filter=Q(items__required=True, items__status=ReleaseItem.Status.FAILED)),
-        item_overdue=Count("items", filter=Q(items__due_date__lt=today) & ~_COMPLETE),
+        item_total=_release_count(Q()),
+        item_complete=_release_count(complete),
+        item_blocking=_release_count(Q(required=True, status=ReleaseItem.Status.FAILED)),
+        item_overdue=_release_count(Q(due_date__lt=today) & ~complete),
     )
+
+
+def _release_count(condition: Q) -> Coalesce:
+    rows = (ReleaseItem.objects.filter(condition, release=OuterRef("pk")).order_by().values("release")
+            .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 def percent(part: int, whole: int) -> int:
