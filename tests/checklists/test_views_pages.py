@@ -279,7 +279,6 @@ def test_upload_above_the_limit_is_refused_with_a_clear_message(client, people, 
     response = client.post(reverse("evidence-create", args=[release.pk, item.pk]), {"kind": "file", "file": upload},
                            HTTP_HX_REQUEST="true")
     assert response.status_code == 413
-    assert "The file is 0.0 MB; the limit is 0.0 MB" not in response.content.decode() or True
     assert "limit" in response.content.decode() and "Nothing was stored" in response.content.decode()
     assert not Evidence.objects.exists() and not list(media.rglob("*"))
 
