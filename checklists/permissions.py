@@ -84,8 +84,8 @@ def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> Release
     except ReleaseItem.DoesNotExist:
         raise Http404("No such item.") from None
     item.release = release
-    if for_change and not can_change_item(user, item):
-        raise PermissionDenied("You may not change this item.")
+    if for_change:
+        require_change(user, item)
     return item
 
 
@@ -194,3 +194,45 @@ def get_report_for_user(user, report_pk):
     if not can_read_reports(user):
         raise PermissionDenied("Reports are for auditors, release managers and approvers.")
     return report
+
+
+def can_comment_on_item(user, item: ReleaseItem) -> bool:
+    """Whoever may change the item, and approvers, who ask questions before they sign."""
+    return can_change_item(user, item) or Role.APPROVER in roles_of(user)
+
+
+def require_change(user, item: ReleaseItem) -> None:
+    if not can_change_item(user, item):
+        raise PermissionDenied("You may not change this item: it belongs to another team and is not assigned to you.")
+
+
+def require_comment(user, item: ReleaseItem) -> None:
+    if not can_comment_on_item(user, item):
+        raise PermissionDenied("You may not comment on this item.")
+
+
+def require_create_release(user) -> None:
+    if not can_create_release(user):
+        raise PermissionDenied("Only release managers and admins create releases.")
+
+
+def assignable_users(by, item: ReleaseItem):
+    """People `by` may assign the item to: anyone in a team for release managers and admins; for an
+    engineer, the members of the item's owning team (and themselves)."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+    if can_manage_release(by, item.release):
+        return users.filter(memberships__isnull=False).distinct().order_by("username")
+    return users.filter(Q(memberships__team=item.owner_team_id) | Q(pk=by.pk)).distinct().order_by("username")
+
+
+def can_assign_to(by, item: ReleaseItem, assignee) -> bool:
+    if assignee is None:
+        return can_change_item(by, item)
+    return can_change_item(by, item) and assignable_users(by, item).filter(pk=assignee.pk).exists()
+
+
+def item_filter_for(user) -> Q:
+    """Items a user works on: assigned to them, or owned by one of their teams."""
+    return Q(assignee=user) | Q(owner_team__in=team_ids_of(user))

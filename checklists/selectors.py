@@ -1,19 +1,267 @@
-"""Reads that join several tables, shaped for pages and exports."""
-from django.db.models import Count, Q, QuerySet
+"""Reads that join several tables, shaped for pages and exports.
 
-from checklists.models import ReleaseItem
+Each page reads in a fixed number of queries: counts come from annotations and subqueries, never from
+attribute access in templates.
+"""
+import datetime
+from dataclasses import dataclass, field
 
-_COMPLETE = Q(items__status__in=ReleaseItem.COMPLETE)
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from checklists import permissions
+from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection, Waiver
 
-def with_progress(releases: QuerySet) -> QuerySet:
-    """Annotate releases with item counts in the same query: total, complete and blocking."""
+def with_progress(releases: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
+    """Annotate releases with item counts: total, complete, blocking and overdue.
+
+    Correlated subqueries rather than a JOIN with GROUP BY: Postgres evaluates them only for the rows
+    of the page being shown (the index on items' release serves each), and the paginator's COUNT
+    leaves them out. A GROUP BY would aggregate every item of every release before the LIMIT.
+    """
+    today = today or timezone.localdate()
+    complete = Q(status__in=ReleaseItem.COMPLETE)
     return releases.annotate(
-        item_total=Count("items"),
-        item_complete=Count("items", filter=_COMPLETE),
-        item_blocking=Count("items", filter=Q(items__required=True, items__status=ReleaseItem.Status.FAILED)),
+        item_total=_release_count(Q()),
+        item_complete=_release_count(complete),
+        item_blocking=_release_count(Q(required=True, status=ReleaseItem.Status.FAILED)),
+        item_overdue=_release_count(Q(due_date__lt=today) & ~complete),
     )
+
+
+def _release_count(condition: Q) -> Coalesce:
+    rows = (ReleaseItem.objects.filter(condition, release=OuterRef("pk")).order_by().values("release")
+            .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 def percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
+
+
+@dataclass
+class ReleaseFilters:
+    state: str = ""
+    environment: str = ""
+    service: str = ""
+    team: str = ""  # team slug
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params) -> "ReleaseFilters":
+        return cls(**{name: (params.get(name) or "").strip()[:100] for name in cls.__dataclass_fields__})
+
+    @property
+    def active(self) -> bool:
+        return any(vars(self).values())
+
+
+def dashboard_releases(user, filters: ReleaseFilters) -> QuerySet:
+    """The releases a user sees, filtered and annotated with progress: one query per page of rows."""
+    releases = permissions.visible_releases(user)
+    if filters.state:
+        releases = releases.filter(state=filters.state)
+    if filters.environment:
+        releases = releases.filter(environment=filters.environment)
+    if filters.service:
+        releases = releases.filter(service=filters.service)
+    if filters.team:
+        releases = releases.filter(Exists(ReleaseItem.objects.filter(release=OuterRef("pk"),
+                                                                     owner_team__slug=filters.team)))
+    if filters.q:
+        releases = releases.filter(Q(service__icontains=filters.q) | Q(version__icontains=filters.q)
+                                   | Q(environment__icontains=filters.q) | Q(description__icontains=filters.q))
+    return with_progress(releases.select_related("template_version__template", "release_manager")) \
+        .order_by("-created_at", "-pk")
+
+
+def dashboard_choices(user) -> dict:
+    """Values for the filter drop-downs: two queries."""
+    releases = permissions.visible_releases(user)
+    pairs = releases.order_by().values_list("environment", "service").distinct()
+    return {
+        "states": Release.State.choices,
+        "environments": sorted({env for env, _ in pairs}),
+        "services": sorted({service for _, service in pairs}),
+        "teams": list(Team.objects.order_by("name")),
+    }
+
+
+# The release page.
+
+
+def _count(model, **outer) -> Subquery:
+    rows = model.objects.filter(item=OuterRef("pk"), **outer).order_by().values("item")
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0))
+
+
+def release_items(release: Release) -> QuerySet:
+    """The items of a release with everything a row shows, in one query."""
+    return (release.items.select_related("owner_team", "assignee")
+            .annotate(evidence_count=_count(Evidence), comment_count=_count(Comment))
+            .order_by("order"))
+
+
+@dataclass
+class ItemFilters:
+    status: str = ""
+    team: str = ""  # team slug, or "none"
+    assignee: str = ""  # username, or "none"
+    mine: bool = False
+    blocking: bool = False
+    overdue: bool = False
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params) -> "ItemFilters":
+        text = {name: (params.get(name) or "").strip()[:100] for name in ("status", "team", "assignee", "q")}
+        flags = {name: params.get(name) == "1" for name in ("mine", "blocking", "overdue")}
+        return cls(**text, **flags)
+
+    @property
+    def active(self) -> bool:
+        return any(vars(self).values())
+
+    def apply(self, items: QuerySet, user) -> QuerySet:
+        if self.status == "incomplete":
+            items = items.exclude(status__in=ReleaseItem.COMPLETE)
+        elif self.status:
+            items = items.filter(status=self.status)
+        if self.team == "none":
+            items = items.filter(owner_team__isnull=True)
+        elif self.team:
+            items = items.filter(owner_team__slug=self.team)
+        if self.assignee == "none":
+            items = items.filter(assignee__isnull=True)
+        elif self.assignee:
+            items = items.filter(assignee__username=self.assignee)
+        if self.mine:
+            items = items.filter(permissions.item_filter_for(user))
+        if self.blocking:
+            items = items.filter(required=True, status=ReleaseItem.Status.FAILED)
+        if self.overdue:
+            items = items.filter(due_date__lt=timezone.localdate()).exclude(status__in=ReleaseItem.COMPLETE)
+        if self.q:
+            items = items.filter(Q(text__icontains=self.q) | Q(key__icontains=self.q))
+        return items
+
+
+@dataclass
+class SectionNode:
+    section: TemplateSection
+    children: list["SectionNode"] = field(default_factory=list)
+    items: list[ReleaseItem] = field(default_factory=list)
+    total: int = 0
+    complete: int = 0
+
+    @property
+    def pk(self):
+        return self.section.pk
+
+    @property
+    def progress(self) -> int:
+        return percent(self.complete, self.total)
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.items) or any(child.shown for child in self.children)
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def section_tree(release: Release) -> tuple[list[SectionNode], dict[int, SectionNode]]:
+    """The release's sections nested as in the template, with progress over all their items
+    (subsections included). Two queries."""
+    sections = TemplateSection.objects.filter(version_id=release.template_version_id).order_by("order")
+    nodes = {s.pk: SectionNode(s) for s in sections}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.section.parent_id)
+        (parent.children if parent else roots).append(node)
+    counts = (release.items.order_by().values("section_id")
+              .annotate(total=Count("pk"), complete=Count("pk", filter=Q(status__in=ReleaseItem.COMPLETE))))
+    for row in counts:
+        node = nodes.get(row["section_id"])
+        while node is not None:
+            node.total += row["total"]
+            node.complete += row["complete"]
+            node = nodes.get(node.section.parent_id)
+    return roots, nodes
+
+
+def release_totals(nodes: dict[int, SectionNode]) -> dict:
+    roots = [n for n in nodes.values() if n.section.parent_id not in nodes]
+    total = sum(n.total for n in roots)
+    complete = sum(n.complete for n in roots)
+    return {"total": total, "complete": complete, "progress": percent(complete, total)}
+
+
+def release_counts(release: Release, *, today=None) -> dict:
+    """Blocking and overdue items of one release, one query."""
+    today = today or timezone.localdate()
+    return release.items.aggregate(
+        blocking=Count("pk", filter=Q(required=True, status=ReleaseItem.Status.FAILED)),
+        overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status__in=ReleaseItem.COMPLETE)),
+    )
+
+
+def release_changes(user, release_pk: int, since: datetime.datetime):
+    """(release, changed items) for the live view. When nothing changed this is one query: the
+    visibility check and the "anything new?" test are the same SELECT."""
+    new_evidence = Evidence.objects.filter(item__release=OuterRef("pk"), created_at__gt=since)
+    new_comments = Comment.objects.filter(item__release=OuterRef("pk"), created_at__gt=since)
+    changed = ReleaseItem.objects.filter(release=OuterRef("pk"), changed_at__gt=since)
+    release = (permissions.visible_releases(user).filter(pk=release_pk)
+               .select_related("release_manager")
+               .annotate(has_changes=Exists(changed) | Exists(new_evidence) | Exists(new_comments)).first())
+    if release is None or not release.has_changes:
+        return release, []
+    touched = Q(changed_at__gt=since) | Q(evidence__created_at__gt=since) | Q(comments__created_at__gt=since)
+    ids = release.items.filter(touched).values("pk")
+    return release, list(release_items(release).filter(pk__in=ids))
+
+
+# The item page.
+
+
+def item_history(item: ReleaseItem) -> QuerySet:
+    """Audit events about the item and its waivers, oldest first."""
+    waiver_ids = [str(pk) for pk in Waiver.objects.filter(item=item).values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(object_type="releaseitem", object_id=str(item.pk)) | Q(object_type="waiver", object_id__in=waiver_ids)
+    ).order_by("id")
+
+
+# Work lists across releases.
+
+
+def work_items(user, *, only_open: bool = True) -> QuerySet:
+    """Items across every release the user sees, with release and team, soonest due first."""
+    items = (ReleaseItem.objects.filter(release__in=permissions.visible_releases(user))
+             .select_related("release", "owner_team", "assignee")
+             .annotate(evidence_count=_count(Evidence), comment_count=_count(Comment)))
+    if only_open:
+        items = items.exclude(status__in=ReleaseItem.COMPLETE)
+    return items.order_by(Coalesce("due_date", Value(datetime.date.max)), "release__service", "order")
+
+
+def team_rollup(user, *, today=None) -> list[dict]:
+    """For every team: open, overdue and blocking items across the releases the user sees. Two queries."""
+    today = today or timezone.localdate()
+    open_items = (ReleaseItem.objects.filter(release__in=permissions.visible_releases(user))
+                  .exclude(status__in=ReleaseItem.COMPLETE))
+    rows = {row["owner_team"]: row for row in open_items.order_by().values("owner_team").annotate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+        blocking=Count("pk", filter=Q(required=True, status=ReleaseItem.Status.FAILED)),
+        releases=Count("release", distinct=True),
+    )}
+    empty = {"open": 0, "overdue": 0, "blocking": 0, "releases": 0}
+    result = [{"team": team, **{k: rows.get(team.pk, empty)[k] for k in empty}} for team in Team.objects.all()]
+    if None in rows:
+        result.append({"team": None, **{k: rows[None][k] for k in empty}})
+    return result

@@ -1,0 +1,91 @@
+"""Forms validate and normalise what people type; services save it."""
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from checklists.models import ReleaseItem, Role, Team, TemplateVersion
+from checklists.services.items import SETTABLE_STATUSES
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ReleaseCreateForm(forms.Form):
+    template_version = forms.ModelChoiceField(queryset=TemplateVersion.objects.none(), label="Checklist template")
+    service = forms.CharField(max_length=100, help_text="The service being released, e.g. payments-api.")
+    version = forms.CharField(max_length=100, help_text="The version being released, e.g. 2.4.0.")
+    environment = forms.CharField(max_length=50, initial="production")
+    target_date = forms.DateField(required=False, widget=DateInput, help_text="Also the items' initial due date.")
+    release_manager = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                             help_text="Defaults to you.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = TemplateVersion.objects.select_related("template").order_by("template__name", "-number")
+        self.fields["template_version"].queryset = versions
+        self.fields["template_version"].label_from_instance = lambda v: f"{v.template.name} · version {v.number}"
+        default = versions.filter(template__name=settings.READINESS_DEFAULT_TEMPLATE).first() or versions.first()
+        if default:
+            self.fields["template_version"].initial = default.pk
+        managers = get_user_model().objects.filter(
+            is_active=True, memberships__role__in=[Role.RELEASE_MANAGER, Role.ADMIN]).distinct().order_by("username")
+        self.fields["release_manager"].queryset = managers
+        self.fields["release_manager"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+class ItemUpdateForm(forms.Form):
+    """Any subset of the item's editable fields; only the fields present in the request are changed."""
+
+    EDITABLE = ("status", "owner_team", "assignee", "due_date")
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # A CharField validated below, so that "waived" gets its own explanation.
+    status = forms.CharField(required=False, widget=forms.Select(choices=[(s.value, s.label) for s in SETTABLE_STATUSES]))
+    owner_team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="— no team —",
+                                        label="Owner team")
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
+                                      empty_label="— unassigned —")
+    due_date = forms.DateField(required=False, widget=DateInput, label="Due date")
+
+    def __init__(self, *args, item=None, assignees=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item = item
+        if assignees is not None:
+            self.fields["assignee"].queryset = assignees
+        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if "status" in self.data and not status:
+            raise forms.ValidationError("Choose a status.")
+        if status == ReleaseItem.Status.WAIVED:
+            raise forms.ValidationError("An item becomes waived only through a granted waiver: request one instead.")
+        if status and status not in SETTABLE_STATUSES:
+            raise forms.ValidationError(f"“{status}” is not a status.")
+        return status
+
+    def changes(self) -> dict:
+        """The submitted fields whose value differs from the item's."""
+        result = {}
+        for name in self.EDITABLE:
+            if name not in self.data:
+                continue
+            value = self.cleaned_data.get(name)
+            current = getattr(self.item, name)
+            if value != current:
+                result[name] = value
+        return result
+
+
+class EvidenceForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("file", "File"), ("link", "Link"), ("note", "Note")])
+    file = forms.FileField(required=False, allow_empty_file=True)
+    url = forms.CharField(required=False, max_length=2000, label="Link")
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Comment",
+                           help_text="Markdown: **bold**, `code`, lists and links.")

@@ -1,0 +1,346 @@
+"""The pages: query counts that do not grow, filters, the live changes endpoint, conflicts, uploads."""
+import datetime
+import hashlib
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem
+from checklists.services import items as item_services
+from checklists.services.releases import release_create
+from checklists.services.templates import template_import
+from tests.factories import seed_release
+
+pytestmark = pytest.mark.django_db
+
+PLATFORM_ITEM = "kubernetes-cluster.cluster-has-at-least-3-nodes-for-high-availability"
+
+
+def _small_template(n_items=20):
+    lines = ["# Small", "", "## First"] + [f"- [ ] item {i}" for i in range(n_items // 2)]
+    lines += ["", "### Nested"] + [f"- [ ] nested item {i}" for i in range(n_items - n_items // 2)]
+    return template_import(data="\n".join(lines).encode(), name=f"Small {n_items}").version
+
+
+def _make_releases(count, manager, template_version, start=0):
+    for n in range(start, start + count):
+        release = release_create(template_version=template_version, service=f"svc-{n % 7}", version=f"1.{n}",
+                                 environment="production" if n % 2 else "staging", by=manager)
+        item = release.items.first()
+        Comment.objects.create(item=item, author=manager, body="busy")
+        ReleaseItem.objects.filter(pk=item.pk).update(status="failed", due_date=datetime.date(2000, 1, 1))
+
+
+# Dashboard for a release manager, per request: session, user, roles (3); the paginator's count and
+# the page of releases with progress, blocker and overdue counts as annotations (2); the filter
+# choices, environments/services and teams (2). Nothing here is per release. (An engineer adds one:
+# their team ids, for the visibility check.)
+DASHBOARD_QUERIES = 7
+
+
+def test_dashboard_query_count_does_not_grow_with_releases(client, django_assert_max_num_queries, people):
+    template = _small_template()
+    client.force_login(people["manager"])
+    _make_releases(5, people["manager"], template)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        response = client.get(reverse("dashboard"))
+    assert response.content.count(b'<progress') == 5
+    _make_releases(45, people["manager"], template, start=5)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        response = client.get(reverse("dashboard"))
+    assert response.content.count(b'<progress') == 50
+
+
+# Release page for an engineer, per request: session, user, roles, team ids (4); the release (1);
+# sections and per-section counts (2); the items with owner, assignee and evidence/comment counts as
+# subqueries (1); blocking/overdue counts (1); teams and assignees for the filters (2). Nothing here
+# is per item. The included sign-off and probe panels are stubs today; when they read data they
+# bring their own fixed cost and this number moves with them.
+RELEASE_PAGE_QUERIES = 11
+
+
+def test_release_page_query_count_does_not_grow_with_items(client, django_assert_max_num_queries, people):
+    manager = people["manager"]
+    small = release_create(template_version=_small_template(), service="small", version="1", by=manager)
+    big = seed_release(manager=manager)
+    for release in (small, big):
+        for item in release.items.all()[:10]:
+            Comment.objects.create(item=item, author=manager, body="c")
+            item_services.evidence_add_note(item=item, text=f"note {item.pk}", by=manager)
+            ReleaseItem.objects.filter(pk=item.pk).update(assignee=people["engineer"])
+    client.force_login(people["engineer"])  # an engineer: the most expensive visibility check
+    for release, rows in ((small, 20), (big, 211)):
+        with django_assert_max_num_queries(RELEASE_PAGE_QUERIES):
+            response = client.get(reverse("release-detail", args=[release.pk]))
+        assert response.content.count(b'class="item-row') == rows
+
+
+def test_dashboard_filters_and_search(client, people, release, seed_teams):
+    other = release_create(template_version=_small_template(), service="billing", version="7", environment="staging",
+                           by=people["manager"])
+    client.force_login(people["manager"])
+    url = reverse("dashboard")
+    assert b"billing 7" in client.get(url).content and b"todo-app 1.0.0" in client.get(url).content
+    filtered = client.get(url, {"environment": "staging"}).content
+    assert b"billing 7" in filtered and b"todo-app 1.0.0" not in filtered
+    assert b"billing 7" not in client.get(url, {"q": "todo"}).content
+    assert b"billing 7" not in client.get(url, {"team": "platform"}).content  # small template: no teams
+    assert b"todo-app 1.0.0" in client.get(url, {"team": "platform"}).content
+    Release.objects.filter(pk=other.pk).update(state="approved")
+    assert b"todo-app 1.0.0" not in client.get(url, {"state": "approved"}).content
+
+
+def test_dashboard_counts_blockers_and_overdue(client, people, release):
+    items = list(release.items.filter(required=True)[:3])
+    ReleaseItem.objects.filter(pk__in=[i.pk for i in items]).update(status="failed")
+    ReleaseItem.objects.filter(pk=items[0].pk).update(due_date=timezone.localdate() - datetime.timedelta(days=1))
+    client.force_login(people["manager"])
+    page = client.get(reverse("dashboard")).content.decode()
+    assert re.search(r'href="[^"]*\?blocking=1">3</a>', page)
+    assert '<span class="count warn">1</span>' in page
+
+
+def test_release_page_filters(client, people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    ReleaseItem.objects.filter(pk=item.pk).update(status="failed", assignee=people["engineer"])
+    client.force_login(people["engineer"])
+    url = reverse("release-detail", args=[release.pk])
+    assert client.get(url, {"blocking": "1"}).content.count(b'class="item-row') == 1
+    assert client.get(url, {"mine": "1", "status": "failed"}).content.count(b'class="item-row') == 1
+    assert client.get(url, {"assignee": "alice"}).content.count(b'class="item-row') == 1
+    platform = client.get(url, {"team": "platform"}).content.count(b'class="item-row')
+    assert 0 < platform < 211
+    assert client.get(url, {"status": "done"}).content.count(b'class="item-row') == 0
+
+
+def test_my_items_and_team_rollup(client, people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    soon = timezone.localdate() - datetime.timedelta(days=2)
+    ReleaseItem.objects.filter(pk=item.pk).update(assignee=people["outsider_engineer"], due_date=soon, status="failed")
+    client.force_login(people["outsider_engineer"])
+    page = client.get(reverse("my-items"), {"scope": "assigned"}).content.decode()
+    assert page.count("<tr class") == 1 and "overdue" in page
+    everything = client.get(reverse("my-items")).content.decode()
+    assert everything.count("<tr class") > 1
+    assert everything.index("Cluster has at least 3 nodes") < everything.index("</tbody>")
+    rollup = client.get(reverse("team-rollup")).content.decode()
+    assert "Platform" in rollup and "/teams/platform/items/?blocking=1" in rollup
+    team = client.get(reverse("team-items", args=["platform"]), {"overdue": "1"}).content.decode()
+    assert "Cluster has at least 3 nodes" in team
+
+
+def test_create_release_in_the_browser_flow(client, people, release):
+    client.force_login(people["manager"])
+    form = client.get(reverse("release-create")).content.decode()
+    assert 'name="service"' in form and "<label" in form
+    response = client.post(reverse("release-create"), {
+        "template_version": release.template_version_id, "service": "payments", "version": "3.0",
+        "environment": "production", "target_date": "2030-05-01"})
+    created = Release.objects.get(service="payments")
+    assert response["Location"] == reverse("release-detail", args=[created.pk])
+    assert created.items.count() == 211 and created.release_manager == people["manager"]
+    again = client.post(reverse("release-create"), {
+        "template_version": release.template_version_id, "service": "payments", "version": "3.0",
+        "environment": "production"})
+    assert again.status_code == 400 and "already has a release" in again.content.decode()
+
+
+# Live view.
+
+
+def _since(moment):
+    return int(moment.timestamp() * 1_000_000)
+
+
+def test_changes_endpoint_is_one_query_when_nothing_changed(client, django_assert_num_queries, people, release):
+    client.force_login(people["auditor"])
+    url = reverse("release-changes", args=[release.pk])
+    client.get(reverse("dashboard"))  # warm the session
+    # session, user, roles, and the single SELECT that checks visibility and "anything new?" together
+    with django_assert_num_queries(4):
+        response = client.get(url, {"since": _since(timezone.now())})
+    assert response.status_code == 204
+    assert client.get(url, {"since": "nonsense"}).status_code == 400
+
+
+def test_changes_endpoint_returns_changed_rows_and_progress(client, people, release):
+    client.force_login(people["auditor"])
+    item = release.items.get(key=PLATFORM_ITEM)
+    since = _since(timezone.now())
+    item_services.item_set_status(item=item, status="done", by=people["engineer"], expected_version=1)
+    # A probe writes the same fields.
+    probed = release.items.exclude(pk=item.pk).first()
+    ReleaseItem.objects.filter(pk=probed.pk).update(status="failed", decided_by_probe=True, probe_status="fail",
+                                                    changed_at=timezone.now())
+    other = release.items.exclude(pk__in=[item.pk, probed.pk]).last()
+    item_services.evidence_add_link(item=other, url="https://ci.example.com/1", by=people["manager"])
+    response = client.get(reverse("release-changes", args=[release.pk]), {"since": since})
+    body = response.content.decode()
+    assert response.status_code == 200
+    rows = re.findall(r'id="item-(\d+)"[^>]*hx-swap-oob="true"', body, flags=re.S)
+    assert sorted(map(int, rows)) == sorted([item.pk, probed.pk, other.pk])
+    assert "probe: fail" in body
+    assert 'id="release-progress" class="release-progress" hx-swap-oob="true"' in body
+    assert "1 of 211 items" in body
+    new_cursor = int(re.search(r"since=(\d+)", body).group(1))
+    assert new_cursor >= since
+
+
+def test_changes_endpoint_hides_releases_from_outsiders(client, people, release):
+    client.force_login(people["nobody"])
+    assert client.get(reverse("release-changes", args=[release.pk]), {"since": 0}).status_code == 404
+
+
+# No lost updates.
+
+
+def test_second_save_with_an_old_version_is_refused_with_the_current_value(client, people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    url = reverse("item-update", args=[release.pk, item.pk])
+    client.force_login(people["engineer"])
+    assert client.post(url, {"status": "done", "version": 1}, HTTP_HX_REQUEST="true").status_code == 200
+    client.force_login(people["manager"])  # loaded the page before alice saved: still holds version 1
+    response = client.post(url, {"status": "failed", "version": 1}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 409
+    assert "Not saved: alice changed this item" in body and "Status is now “Done”" in body
+    assert 'name="version" value="2"' in body  # the row now carries the current version
+    item.refresh_from_db()
+    assert item.status == "done" and item.version == 2 and item.changed_by == people["engineer"]
+    assert AuditEvent.objects.filter(action="checklists.item.status_changed").count() == 1
+    # Without htmx: a redirect with the same message.
+    response = client.post(url, {"status": "failed", "version": 1}, follow=True)
+    assert "Not saved: alice changed this item" in response.content.decode()
+
+
+def test_service_conflict_carries_value_author_and_time(people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    stale = release.items.get(pk=item.pk)
+    item_services.item_set_due_date(item=item, due_date=datetime.date(2030, 1, 2), by=people["engineer"],
+                                    expected_version=1)
+    with pytest.raises(item_services.ItemConflict) as conflict:
+        item_services.item_set_due_date(item=stale, due_date=datetime.date(2031, 1, 1), by=people["manager"],
+                                        expected_version=1)
+    assert conflict.value.current == "2030-01-02" and conflict.value.changed_by == "alice"
+    assert conflict.value.changed_at is not None
+    item.refresh_from_db()
+    assert item.due_date == datetime.date(2030, 1, 2)
+
+
+def test_status_changes_write_audit_and_completed_by(people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    item_services.item_set_status(item=item, status="done", by=people["engineer"], expected_version=1)
+    assert item.completed_by == people["engineer"]
+    item_services.item_set_status(item=item, status="failed", by=people["engineer"], expected_version=2)
+    item.refresh_from_db()
+    assert item.completed_by is None and item.version == 3
+    events = AuditEvent.objects.filter(action="checklists.item.status_changed").order_by("id")
+    assert [(e.before, e.after) for e in events] == [
+        ({"status": "open"}, {"status": "done", "version": 2}),
+        ({"status": "done"}, {"status": "failed", "version": 3}),
+    ]
+    assert events[0].actor_name == "alice" and events[0].release_id == release.pk
+
+
+# Evidence uploads and downloads.
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_upload_stores_hash_size_and_detected_type(client, people, release, media):
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    upload = SimpleUploadedFile("../../etc/passwd <script>.html", png, content_type="text/html")
+    response = client.post(reverse("evidence-create", args=[release.pk, item.pk]), {"kind": "file", "file": upload},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "added" in response.content.decode()
+    evidence = Evidence.objects.get()
+    assert evidence.sha256 == hashlib.sha256(png).hexdigest() and evidence.size == len(png)
+    assert evidence.content_type == "image/png"  # from the bytes, not the browser's text/html
+    assert evidence.filename == "passwd_script.html"
+    assert evidence.file.name == f"evidence/{evidence.sha256[:2]}/{evidence.sha256}"
+    event = AuditEvent.objects.get(action="checklists.evidence.added")
+    assert event.after["sha256"] == evidence.sha256
+
+
+def test_upload_above_the_limit_is_refused_with_a_clear_message(client, people, release, media, settings):
+    settings.READINESS_MAX_UPLOAD_BYTES = 1024
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    upload = SimpleUploadedFile("big.bin", b"x" * 2048)
+    response = client.post(reverse("evidence-create", args=[release.pk, item.pk]), {"kind": "file", "file": upload},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 413
+    assert "limit" in response.content.decode() and "Nothing was stored" in response.content.decode()
+    assert not Evidence.objects.exists() and not list(media.rglob("*"))
+
+
+@pytest.mark.parametrize("data,expected_type", [
+    (b"<html><script>alert(1)</script></html>", "application/octet-stream"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "application/octet-stream"),
+    (b"%PDF-1.4\n%...", "application/pdf"),
+])
+def test_download_is_an_attachment_never_rendered(client, people, release, media, data, expected_type):
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    client.post(reverse("evidence-create", args=[release.pk, item.pk]),
+                {"kind": "file", "file": SimpleUploadedFile("report.html", data, content_type="text/html")})
+    evidence = Evidence.objects.get()
+    response = client.get(reverse("evidence-download", args=[release.pk, item.pk, evidence.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == expected_type
+    assert response["Content-Disposition"].startswith("attachment;") and "report.html" in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content) == data
+
+
+def test_links_must_be_http_or_https(client, people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    url = reverse("evidence-create", args=[release.pk, item.pk])
+    for bad in ("javascript:alert(1)", "file:///etc/passwd", "ftp://x.example.com/a", "not a url"):
+        response = client.post(url, {"kind": "link", "url": bad}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 400 and "http://" in response.content.decode()
+    assert client.post(url, {"kind": "link", "url": "https://ci.example.com/run/1"}).status_code == 302
+    assert Evidence.objects.get().url == "https://ci.example.com/run/1"
+
+
+def test_evidence_is_immutable(people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    evidence = item_services.evidence_add_note(item=item, text="first", by=people["engineer"])
+    evidence.note = "changed"
+    with pytest.raises(ValueError, match="immutable"):
+        evidence.save()
+
+
+def test_comments_render_markdown_safely(client, people, release):
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    url = reverse("comment-create", args=[release.pk, item.pk])
+    response = client.post(url, {"body": "**ok** <script>alert(1)</script> [x](javascript:alert(1))"},
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "Comment added." in body
+    assert "<strong>ok</strong>" in body and "<script>" not in body and 'href="javascript' not in body
+    assert client.post(url, {"body": "   "}, HTTP_HX_REQUEST="true").status_code == 400
+    assert AuditEvent.objects.filter(action="checklists.comment.added").count() == 1
+
+
+def test_item_page_shows_history_guidance_and_includes(client, people, release):
+    item = release.items.exclude(guidance="").first()
+    item_services.item_set_status(item=item, status="in_progress", by=people["manager"], expected_version=1)
+    client.force_login(people["auditor"])
+    page = client.get(reverse("item-detail", args=[release.pk, item.pk])).content.decode()
+    assert "item.status_changed" in page and "status=open" in page and "status=in_progress" in page
+    assert "Guidance" in page
+    assert "You can read this item but not change it" in page
+    assert 'name="status"' not in page
