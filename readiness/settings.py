@@ -212,6 +212,7 @@ if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
         "use_tls": env_bool("EMAIL_USE_TLS", True),
     }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "readiness@localhost"
+READINESS_BASE_URL = env_str("READINESS_BASE_URL") or ""  # absolute links in emails, e.g. https://readiness.example.com
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 

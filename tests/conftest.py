@@ -37,3 +37,13 @@ def people(seed_teams):
 @pytest.fixture
 def release(people):
     return seed_release(manager=people["manager"])
+
+
+@pytest.fixture
+def outbox(settings):
+    """Mail sent through settings.MAILERS, captured in memory."""
+    from django.core import mail
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    mail.outbox = []
+    return mail.outbox

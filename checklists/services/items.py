@@ -21,7 +21,7 @@ import filetype
 from checklists import permissions
 from checklists.audit import record
 from checklists.models import Comment, Evidence, ReleaseItem, Team
-from checklists.services import signoff
+from checklists.services import notifications, signoff
 
 # What a person may set by hand. "waived" is only reached through a granted waiver (sign-off flow).
 SETTABLE_STATUSES = [s for s in ReleaseItem.Status if s != ReleaseItem.Status.WAIVED]
@@ -119,8 +119,10 @@ def item_assign(*, item: ReleaseItem, assignee, by, expected_version: int) -> Re
     if assignee is not None and not permissions.can_assign_to(by, item, assignee):
         permissions.require_change(by, item)
         raise ItemError(f"{assignee.get_username()} cannot be assigned: engineers assign within the owning team.")
-    return _change(item=item, by=by, expected_version=expected_version, field="assignee", value=assignee,
+    item = _change(item=item, by=by, expected_version=expected_version, field="assignee", value=assignee,
                    action="checklists.item.assigned")
+    notifications.item_assigned(item, by=by)
+    return item
 
 
 def item_set_owner_team(*, item: ReleaseItem, team: Team | None, by, expected_version: int) -> ReleaseItem:

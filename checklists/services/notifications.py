@@ -84,4 +84,4 @@ def item_assigned(item, *, by=None) -> None:
         return
     _send([item.assignee], f"[Readiness] Assigned to you: {item.key} ({item.release})",
           "signoff/email/item_assigned.txt", {"item": item, "release": item.release, "by": by,
-                                              "url": _url("signoff-detail", item.release_id)})
+                                              "url": _url("item-detail", item.release_id, item.pk)})

@@ -2,13 +2,11 @@
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from checklists.models import Approval, Release, ReleaseItem
 from checklists.services import signoff
-
-# The browser fixtures (browser, page, new_page, login) live in tests/browser/conftest.py.
-browser_conftest = pytest.importorskip("tests.browser.conftest")
-expect = pytest.importorskip("playwright.sync_api").expect
+from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +22,7 @@ def test_approver_approves_and_auditor_downloads_the_pdf(new_page, live_server, 
     from pypdf import PdfReader
 
     approver = new_page()
-    browser_conftest.login(approver, live_server, "sam")  # Security approver
+    login(approver, live_server, "sam")  # Security approver
     approver.goto(f"{live_server.url}/releases/{open_release.pk}/signoff/")
     row = approver.locator("tr", has_text="Security").first
     row.get_by_label("Comment (required to reject)").fill("Security controls reviewed.")
@@ -36,7 +34,7 @@ def test_approver_approves_and_auditor_downloads_the_pdf(new_page, live_server, 
     assert approval.approver.username == "sam" and approval.state_hash
 
     auditor = new_page()
-    browser_conftest.login(auditor, live_server, "audrey")
+    login(auditor, live_server, "audrey")
     auditor.goto(f"{live_server.url}/releases/{open_release.pk}/signoff/")
     expect(auditor.get_by_role("button", name="Approve")).to_have_count(0)
     with auditor.expect_download(timeout=120_000) as download_info:

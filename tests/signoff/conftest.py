@@ -55,16 +55,6 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture
-def outbox(settings):
-    """Mail sent through settings.MAILERS, captured in memory."""
-    from django.core import mail
-
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    mail.outbox = []
-    return mail.outbox
-
-
 def change_item(item, *, status, by):
     """What the item services do: bump under the optimistic lock, then tell sign-off."""
     from checklists.services import signoff
