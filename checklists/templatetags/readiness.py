@@ -41,7 +41,8 @@ def can_create_release(user):
 def current(context, *names):
     """aria-current for the navigation link of the page being shown."""
     match = getattr(context.get("request"), "resolver_match", None)
-    return 'aria-current="page"' if match and match.url_name in names else ""
+    # A constant attribute: marked safe so autoescaping does not turn its quotes into entities.
+    return mark_safe('aria-current="page"') if match and match.url_name in names else ""
 
 
 @register.simple_tag(takes_context=True)

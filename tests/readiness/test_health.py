@@ -27,3 +27,11 @@ def test_release_list_needs_a_login_and_shows_progress(client, people, release):
     assert b"todo-app" in page.content and b"0/211" in page.content
     client.force_login(people["nobody"])
     assert b"todo-app" not in client.get("/").content
+
+
+@pytest.mark.django_db
+def test_navigation_marks_the_current_page(client, people):
+    client.force_login(people["manager"])
+    html = client.get("/my-items/").content.decode()
+    assert 'href="/my-items/" aria-current="page"' in html
+    assert "&quot;page&quot;" not in html
