@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from checklists.models import ReleaseItem, Role, Team, TemplateVersion
-from checklists.services.items import SETTABLE_STATUSES
+from checklists.services.items import KEEP, SETTABLE_STATUSES
 
 
 class DateInput(forms.DateInput):
@@ -77,6 +77,51 @@ class ItemUpdateForm(forms.Form):
             if value != current:
                 result[name] = value
         return result
+
+
+class SectionItemsForm(forms.Form):
+    """Set the owner team, assignee or due date of every item of a section; blank keeps each item's own.
+
+    `versions` carries each item's version as the form was loaded, for the optimistic lock."""
+
+    versions = forms.CharField(widget=forms.HiddenInput)
+    owner_team = forms.ChoiceField(required=False, label="Owner team")
+    assignee = forms.ChoiceField(required=False)
+    due_date = forms.DateField(required=False, widget=DateInput, label="Due date")
+    clear_due_date = forms.BooleanField(required=False, label="Remove the due date")
+
+    def __init__(self, *args, teams, assignees, items=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teams = {str(team.pk): team for team in teams}
+        self.people = {str(user.pk): user for user in assignees}
+        self.fields["owner_team"].choices = [("", "— keep each item's team —"), ("none", "— no team —")] + [
+            (pk, team.name) for pk, team in self.teams.items()]
+        self.fields["assignee"].choices = [("", "— keep each item's assignee —"), ("none", "— unassigned —")] + [
+            (pk, user.get_full_name() or user.get_username()) for pk, user in self.people.items()]
+        if items is not None:
+            self.initial["versions"] = ",".join(f"{item.pk}:{item.version}" for item in items)
+
+    def clean_versions(self) -> dict[int, int]:
+        try:
+            pairs = [part.split(":") for part in self.cleaned_data["versions"].split(",") if part]
+            return {int(pk): int(version) for pk, version in pairs}
+        except ValueError:
+            raise forms.ValidationError("The list of items is damaged: reload the page.") from None
+
+    def clean(self):
+        data = super().clean()
+        team, person = data.get("owner_team"), data.get("assignee")
+        data["owner_team"] = KEEP if not team else (None if team == "none" else self.teams[team])
+        data["assignee"] = KEEP if not person else (None if person == "none" else self.people[person])
+        if data.get("clear_due_date"):
+            if data.get("due_date"):
+                self.add_error("due_date", "Either set a due date or remove it, not both.")
+            data["due_date"] = None
+        elif not data.get("due_date"):
+            data["due_date"] = KEEP
+        if not self.errors and all(data[name] is KEEP for name in ("owner_team", "assignee", "due_date")):
+            raise forms.ValidationError("Choose an owner team, an assignee or a due date to set.")
+        return data
 
 
 class EvidenceForm(forms.Form):

@@ -211,6 +211,11 @@ def require_comment(user, item: ReleaseItem) -> None:
         raise PermissionDenied("You may not comment on this item.")
 
 
+def require_manage_release(user, release: Release) -> None:
+    if not can_manage_release(user, release):
+        raise PermissionDenied("Only the release manager of this release (or an admin) changes many items at once.")
+
+
 def require_create_release(user) -> None:
     if not can_create_release(user):
         raise PermissionDenied("Only release managers and admins create releases.")

@@ -193,6 +193,20 @@ def section_tree(release: Release) -> tuple[list[SectionNode], dict[int, Section
     return roots, nodes
 
 
+def section_items(release: Release, section: TemplateSection) -> QuerySet:
+    """The release's items in `section` and its subsections, in checklist order. Two queries."""
+    children: dict[int, list[int]] = {}
+    for pk, parent_id in TemplateSection.objects.filter(version_id=release.template_version_id) \
+            .values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    ids, todo = [], [section.pk]
+    while todo:
+        pk = todo.pop()
+        ids.append(pk)
+        todo.extend(children.get(pk, []))
+    return release.items.filter(section_id__in=ids).select_related("owner_team", "assignee").order_by("order")
+
+
 def release_totals(nodes: dict[int, SectionNode]) -> dict:
     roots = [n for n in nodes.values() if n.section.parent_id not in nodes]
     total = sum(n.total for n in roots)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("releases/new/", views.release_create_view, name="release-create"),
     path("releases/<int:pk>/", views.release_detail, name="release-detail"),
     path("releases/<int:pk>/changes/", views.release_changes, name="release-changes"),
+    path("releases/<int:pk>/sections/<int:section_pk>/edit/", views.section_update, name="section-update"),
     path(item, item_views.item_detail, name="item-detail"),
     path(item + "row/", item_views.item_row, name="item-row"),
     path(item + "edit/", item_views.item_update, name="item-update"),

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checklists.permissions import (
@@ -94,8 +95,10 @@ def run_create(request, pk):
         except services.ProbeRunError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Probe run {run.pk} queued on {run.source_label}.")
-            return redirect("probes:release-probes", pk=release.pk)
+            messages.success(request, f"Probe run {run.pk} queued on {run.source_label}. Its progress shows below.")
+            if request.POST.get("back") == "probes":
+                return redirect("probes:release-probes", pk=release.pk)
+            return redirect(reverse("release-detail", args=[release.pk]) + "#probes")
     messages.error(request, "The probe run was not started: see the form.")
     return render(request, "probes/release_probes.html", _panel_context(request, release, form), status=400)
 
@@ -119,4 +122,6 @@ def _panel_context(request, release, form) -> dict:
         "groups": selectors.results_by_probe(latest) if latest else [],
         "can_run": can_run_probes(request.user, release),
         "has_clusters": Cluster.objects.exists(),
+        # Where "Run probes" returns: the page the form is on (the release page embeds this panel).
+        "back": "release" if request.htmx else "probes",
     }

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "readiness.htmx_login.HtmxLoginRedirectMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

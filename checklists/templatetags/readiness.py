@@ -1,4 +1,7 @@
+import html as html_lib
+
 from django import template
+from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
 from checklists.rendering import render_markdown
@@ -18,6 +21,12 @@ def inline_markdown(text):
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
     return mark_safe(html)  # noqa: S308
+
+
+@register.filter
+def plain_text(text):
+    """Item text without its Markdown (for links, titles and labels): `**Load testing** done` → `Load testing done`."""
+    return html_lib.unescape(strip_tags(render_markdown(text))).strip()
 
 
 @register.filter

@@ -175,3 +175,16 @@ def test_pages_have_no_inline_scripts_or_styles(client_for, people, release):
     html = client_for(people["manager"]).get(reverse("probes:release-probes", args=[release.pk])).content.decode()
     assert "<script>" not in html and "style=" not in html and "<style" not in html
     assert '<label for="id_bundle"' in html
+
+
+def test_run_probes_returns_to_the_page_it_was_started_from(client_for, people, release):
+    client = client_for(people["engineer"])
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": upload()})
+    assert response["Location"] == reverse("release-detail", args=[release.pk]) + "#probes"
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": upload(), "back": "probes"})
+    assert response["Location"] == reverse("probes:release-probes", args=[release.pk])
+    # The panel embedded in the release page says so; the probes page links back to the release.
+    embedded = client.get(reverse("probes:release-probes", args=[release.pk]), headers={"HX-Request": "true"})
+    assert 'name="back" value="release"' in embedded.content.decode()
+    page = client.get(reverse("probes:release-probes", args=[release.pk])).content.decode()
+    assert reverse("release-detail", args=[release.pk]) in page
