@@ -1,5 +1,7 @@
 import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,6 +12,7 @@ from checklists.seed import load_default_template
 from checklists.services.releases import release_create
 
 DEMO_PASSWORD = "readiness-demo"
+OWN_MANIFESTS = Path(settings.BASE_DIR) / "docker" / "k8s"
 # username, full name, team slug, role
 DEMO_USERS = [
     ("manager", "Maya Manager", "release", Role.RELEASE_MANAGER),
@@ -51,4 +54,16 @@ class Command(BaseCommand):
                 target_date=timezone.localdate() + datetime.timedelta(days=14), release_manager=manager, by=manager,
             )
             self.stdout.write(f"Demo release {release} created.")
+            self._probe_own_manifests(release, manager)
         self.stdout.write(f"Template {result.version}: {result.items} items. Demo users ready.")
+
+    def _probe_own_manifests(self, release, manager):
+        """Judge Readiness's own Kubernetes manifests, so the demo shows probe results from the start."""
+        from probes import bundles, services
+
+        if not OWN_MANIFESTS.is_dir():  # the container image does not ship docker/
+            return
+        run = services.run_create(release=release, bundle=bundles.read_paths([OWN_MANIFESTS]),
+                                  bundle_name="docker/k8s (Readiness's own manifests)", by=manager, queue=False)
+        execution = services.run_execute(run_id=run.pk)
+        self.stdout.write(f"Demo probe run: {execution.run.message or execution.run.state}.")
