@@ -2,7 +2,7 @@
 
     python -m readiness.stack exec -- python bench/import_seed.py
 
-Runs in its own database (readiness_bench), emptied first, so it never touches real data.
+Runs in its own database (readiness_bench_import), emptied first, so it never touches real data.
 """
 import os
 import statistics
@@ -24,9 +24,9 @@ def use_bench_database() -> None:
         dbname=admin["NAME"], user=admin["USER"] or None, host=admin["HOST"] or admin["OPTIONS"].get("host"),
         port=admin["PORT"] or None, password=admin["PASSWORD"] or None)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS readiness_bench")
-        conn.execute("CREATE DATABASE readiness_bench")
-    os.environ["DATABASE_URL"] = url.replace(f"/{admin['NAME']}", "/readiness_bench", 1)
+        conn.execute("DROP DATABASE IF EXISTS readiness_bench_import")
+        conn.execute("CREATE DATABASE readiness_bench_import")
+    os.environ["DATABASE_URL"] = url.replace(f"/{admin['NAME']}", "/readiness_bench_import", 1)
 
 
 def main() -> None:
