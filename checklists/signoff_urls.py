@@ -18,6 +18,7 @@ urlpatterns = [
     path("releases/<int:pk>/items/<int:item_pk>/waivers/new/", views.waiver_create, name="waiver-create"),
     path("waivers/<int:waiver_pk>/decide/", views.waiver_decide, name="waiver-decide"),
     path("waivers/<int:waiver_pk>/revoke/", views.waiver_revoke, name="waiver-revoke"),
+    path("releases/<int:pk>/reports/", views.report_list, name="report-list"),
     path("releases/<int:pk>/reports/new/", views.report_create, name="report-create"),
     path("releases/<int:pk>/reports/bundle/", views.report_bundle, name="report-bundle"),
     path("reports/<int:report_pk>/", views.report_download, name="report-download"),

@@ -128,6 +128,8 @@ CELERY_BEAT_SCHEDULE = {
     "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": 120.0},
     # Granted waivers past their date reopen their items (and flag approved releases as drifted).
     "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
+    # Reports asked for in the browser whose task message was lost (a broker restart): queue them again.
+    "requeue-unclaimed-reports": {"task": "checklists.tasks.requeue_unclaimed_reports", "schedule": 300.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -64,19 +64,59 @@ class Approval(models.Model):
         return f"{self.get_decision_display()} by {self.approver} for {self.requirement}"
 
 
+class ReportState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Report(models.Model):
-    """An archived export of a release, with the manifest hash printed in it."""
+    """An archived export of a release, with the manifest hash printed in it.
+
+    A report asked for in the browser starts `pending` (no file, no manifest) and a Celery task fills
+    it: `ready` with its file, or `failed` with a message. The command line makes it `ready` at once.
+    """
+
+    State = ReportState
 
     release = models.ForeignKey("checklists.Release", on_delete=models.PROTECT, related_name="reports")
     format = models.CharField(max_length=10)  # pdf, json, md
-    file = models.FileField(upload_to="reports/%Y/%m/", max_length=300)
-    manifest_sha256 = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)  # why a failed report failed, for the person who asked
+    file = models.FileField(upload_to="reports/%Y/%m/", max_length=300, blank=True)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)  # when it was asked for
+    # Set by each claim of the generating task: a claim older than the task's hard time limit belongs
+    # to a worker that died, and may be taken over.
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # counted in the database: survives killed workers
+    # The moment the release was read: the content and manifest reflect the release as it was then.
+    content_as_of = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["release", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(state__in=ReportState.values), name="report_valid_state"),
+            # A ready report always has its file and manifest: a download can never find nothing.
+            models.CheckConstraint(
+                condition=~models.Q(state=ReportState.READY) | (~models.Q(file="") & ~models.Q(manifest_sha256="")),
+                name="report_ready_has_file",
+            ),
+        ]
+        indexes = [
+            # The sweeper's query: reports still pending (few rows, so a partial index).
+            models.Index(fields=["created_at"], condition=models.Q(state=ReportState.PENDING),
+                         name="report_pending_idx"),
+        ]
 
     def __str__(self):
+        if self.state != ReportState.READY:
+            return f"{self.format.upper()} report #{self.pk} ({self.state}) for {self.release}"
         return f"{self.format.upper()} report {self.manifest_sha256[:12]} for {self.release}"
+
+    @property
+    def filename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""

@@ -65,23 +65,26 @@ def css_string(text: str) -> str:
     return "".join(out)
 
 
-def render_html(content: dict, manifest: str, *, generated_by=None, generated_at=None) -> str:
+def render_html(content: dict, manifest: str, *, generated_by=None, generated_at=None, requested_at=None) -> str:
+    """`generated_at` is the moment of the database the content was read from; `requested_at`, when the
+    report was asked for (it was generated later, by a worker)."""
     release = content["release"]
     return render_to_string("reports/release.html", {
         "c": content, "release": release, "manifest": manifest, "sections": sections_with_items(content),
-        "generated_at": generated_at or timezone.now(), "generated_by": generated_by,
+        "generated_at": generated_at or timezone.now(), "generated_by": generated_by, "requested_at": requested_at,
         "header_css": css_string(f"{release['service']} {release['version']} ({release['environment']}) · "
                                  f"release #{release['id']} · {release['state_label']}"),
         "metadata_manifest": METADATA_MANIFEST, "metadata_release": METADATA_RELEASE,
     })
 
 
-def render_pdf(content: dict, manifest: str, *, generated_by=None, generated_at=None) -> bytes:
+def render_pdf(content: dict, manifest: str, *, generated_by=None, generated_at=None, requested_at=None) -> bytes:
     # WeasyPrint logs every layout step at INFO; keep its warnings (missing glyphs, refused URLs) only.
     # Set here, not at import: Django's logging setup may run after this module is imported.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     fetcher = StaticOnlyFetcher(allowed_protocols=["https"])
-    html = render_html(content, manifest, generated_by=generated_by, generated_at=generated_at)
+    html = render_html(content, manifest, generated_by=generated_by, generated_at=generated_at,
+                       requested_at=requested_at)
     attachment = Attachment(file_obj=io.BytesIO(content_bytes(content)), name="report.json",
                             description=f"Canonical report content; SHA-256 {manifest}", url_fetcher=fetcher)
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)

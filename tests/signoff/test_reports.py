@@ -15,6 +15,7 @@ from checklists.models import Comment, Report, ReleaseItem
 from checklists.report import content as report_content
 from checklists.report.pdf import StaticOnlyFetcher
 from checklists.services import reports, signoff, waivers
+from checklists.tasks import generate_report
 from tests.signoff.conftest import add_file_evidence, add_note, approve_all, change_item
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,9 @@ def approve_all_live(release, approvers):
 
 
 def test_pdf_holds_the_release_every_item_evidence_approvals_and_manifest(signed_release, people, tmp_path):
-    report = reports.report_generate(release=signed_release, fmt="pdf", by=people["auditor"])
+    report, _ = reports.report_request(release=signed_release, fmt="pdf", by=people["auditor"])
+    assert generate_report(report.pk) == "ready"  # the Celery task, run in this process
+    report.refresh_from_db()
     with report.file.open("rb") as handle:
         data = handle.read()
     reader = PdfReader(io.BytesIO(data))
@@ -84,6 +87,8 @@ def test_pdf_holds_the_release_every_item_evidence_approvals_and_manifest(signed
     assert reader.metadata["/readinessmanifest"] == report.manifest_sha256
     attached = reader.attachments["report.json"][0]
     assert hashlib.sha256(attached).hexdigest() == report.manifest_sha256
+    assert "reflect the release as recorded at" in flat and "not when it was requested" in flat
+    assert "for audrey (requested" in flat
 
 
 def test_json_is_the_canonical_content_and_markdown_ticks(signed_release):
@@ -115,7 +120,11 @@ def test_verify_report_matches_then_names_the_change(signed_release, people, tmp
 
 
 def test_bundle_verifies_offline_and_catches_tampering(signed_release, people, tmp_path):
-    _, data = reports.report_bundle(release=signed_release, by=people["auditor"])
+    with pytest.raises(reports.ReportError, match="No PDF report is ready"):
+        reports.report_bundle(release=signed_release, by=people["auditor"])
+    pdf_report = reports.report_generate(release=signed_release, fmt="pdf", by=people["auditor"])
+    bundled, data = reports.report_bundle(release=signed_release, by=people["auditor"])
+    assert bundled == pdf_report  # the bundle packs the latest ready PDF, it does not render one
     folder = tmp_path / "bundle"
     zipfile.ZipFile(io.BytesIO(data)).extractall(folder)
     run = lambda: subprocess.run([sys.executable, "-I", "verify_bundle.py"], cwd=folder, capture_output=True,
