@@ -26,7 +26,7 @@ test: install
 	$(VENV)/bin/python -m readiness.stack test
 
 bench: install
-	for script in bench/*.py; do $(VENV)/bin/python -m readiness.stack exec -- $(VENV)/bin/python $$script || exit 1; done
+	for script in bench/[!_]*.py; do $(VENV)/bin/python -m readiness.stack exec -- $(VENV)/bin/python $$script || exit 1; done
 
 clean-data:
 	rm -rf var

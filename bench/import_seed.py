@@ -11,22 +11,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
 
 
 def use_bench_database() -> None:
-    import dj_database_url
-    import psycopg
+    from _db import use_database
 
-    url = os.environ["DATABASE_URL"]
-    admin = dj_database_url.parse(url)
-    conninfo = psycopg.conninfo.make_conninfo(
-        dbname=admin["NAME"], user=admin["USER"] or None, host=admin["HOST"] or admin["OPTIONS"].get("host"),
-        port=admin["PORT"] or None, password=admin["PASSWORD"] or None)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS readiness_bench_import")
-        conn.execute("CREATE DATABASE readiness_bench_import")
-    os.environ["DATABASE_URL"] = url.replace(f"/{admin['NAME']}", "/readiness_bench_import", 1)
+    use_database("readiness_bench_import", fresh=True)
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "probes")]
+sys.path.insert(0, str(ROOT))
 
-from k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text  # noqa: E402
+from tests.probes.k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text  # noqa: E402
 from probes import live  # noqa: E402
 from probes.kinds import KINDS  # noqa: E402
 from probes.snapshot import Snapshot  # noqa: E402

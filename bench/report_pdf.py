@@ -15,36 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-import dj_database_url
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _db import drop_database, use_database  # noqa: E402
+
 BENCH_DB = "readiness_bench_report"
 EVIDENCE, COMMENTS = 500, 300
-
-
-def admin_conninfo(url: str) -> str:
-    cfg = dj_database_url.parse(url)
-    return psycopg.conninfo.make_conninfo(host=cfg["HOST"] or None, port=cfg["PORT"] or None,
-                                          user=cfg["USER"] or None, password=cfg["PASSWORD"] or None,
-                                          dbname="postgres")
-
-
-def bench_url(url: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{BENCH_DB}"
-
-
-def create_database(url: str) -> None:
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def populate():
@@ -98,8 +75,7 @@ def main() -> int:
     original = os.environ.get("DATABASE_URL")
     if not original:
         sys.exit("DATABASE_URL is not set: run through `python -m readiness.stack exec -- python bench/report_pdf.py`.")
-    create_database(original)
-    os.environ["DATABASE_URL"] = bench_url(original)
+    use_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
     try:
         import django
@@ -131,7 +107,7 @@ def main() -> int:
         connections.close_all()
     finally:
         if not args.keep:
-            drop_database(original)
+            drop_database(original, BENCH_DB)
     return 0
 
 

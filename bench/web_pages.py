@@ -13,21 +13,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 BENCH_DB = "readiness_bench"
 
 
 def use_bench_database() -> None:
-    import psycopg
+    from _db import use_database
 
-    url = urlsplit(os.environ["DATABASE_URL"])
-    admin = urlunsplit(url._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{BENCH_DB}"))
+    use_database(BENCH_DB)
 
 
 def main() -> int:

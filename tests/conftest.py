@@ -1,6 +1,7 @@
 import pytest
 
 from checklists.models import Role, Team
+from tests.celery_workers import broker, workers  # noqa: F401 (fixtures for worker integration tests)
 from tests.factories import UserFactory, member, seed_release
 
 

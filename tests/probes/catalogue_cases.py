@@ -1,7 +1,7 @@
 """For every probe: objects that pass, objects that fail naming the offender, and what to exempt."""
 from dataclasses import dataclass, field
 
-from probe_builders import (
+from tests.probes.probe_builders import (
     DELETE,
     deployment,
     hpa,

@@ -1,7 +1,7 @@
 """Fixtures for probe tests."""
 import pytest
 
-from k8s_server import KubeApiServer
+from tests.probes.k8s_server import KubeApiServer
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Every probe in the catalogue: a passing case, a failing case naming the offender, exemptions."""
 import pytest
-from catalogue_cases import CASES, Case
-from probe_builders import exempt, run, snapshot
+from tests.probes.catalogue_cases import CASES, Case
+from tests.probes.probe_builders import exempt, run, snapshot
 
 from probes.base import CATALOGUE
 from probes.exemptions import EXEMPT_REASON

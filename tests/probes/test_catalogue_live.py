@@ -1,6 +1,6 @@
 """What a live snapshot adds to the judgement of templates: running Pods, LimitRanges, cluster state."""
-from catalogue_cases import pvc
-from probe_builders import DELETE, deployment, exempt, obj, pod_spec, run, setp, snapshot
+from tests.probes.catalogue_cases import pvc
+from tests.probes.probe_builders import DELETE, deployment, exempt, obj, pod_spec, run, setp, snapshot
 
 SIDECAR = {"name": "daprd", "image": "docker.io/daprio/daprd:1.13.2", "securityContext": {"runAsNonRoot": True}}
 
@@ -66,8 +66,8 @@ def test_missing_crd_is_reported_as_not_installed():
 
 
 def test_log_shipper_must_cover_tainted_nodes_it_tolerates():
-    from catalogue_cases import shipper
-    from probe_builders import node
+    from tests.probes.catalogue_cases import shipper
+    from tests.probes.probe_builders import node
 
     tainted = node("gpu", taints=[{"key": "gpu", "value": "true", "effect": "NoSchedule"}])
     ds = shipper(ready=2, desired=2)

@@ -1,6 +1,6 @@
 """Evaluating bindings: errors contained, params checked, kinds gathered."""
 import pytest
-from probe_builders import deployment, run, snapshot
+from tests.probes.probe_builders import deployment, run, snapshot
 
 from probes.base import CATALOGUE, Outcome, ParamsError, probe
 from probes.evaluate import Binding, catalogue_bindings, evaluate, kinds_needed

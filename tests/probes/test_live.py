@@ -6,7 +6,7 @@ import time
 import pytest
 import yaml
 
-from k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text, make_object
+from tests.probes.k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text, make_object
 from probes import live
 
 NODE, NS, POD = "v1/Node", "v1/Namespace", "v1/Pod"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from checklists.models import Report
-from tests.probes.test_tasks_integration import broker, wait_for, workers  # noqa: F401 (fixtures)
+from tests.celery_workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

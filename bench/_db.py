@@ -1,0 +1,29 @@
+"""A database of a benchmark's own, on the server DATABASE_URL names (host, port or socket kept)."""
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+
+def _url_for(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def use_database(name: str, *, fresh: bool = False) -> str:
+    """Create `name` if missing (drop it first when `fresh`) and point DATABASE_URL at it.
+
+    Returns the original DATABASE_URL, for drop_database().
+    """
+    original = os.environ["DATABASE_URL"]
+    with psycopg.connect(original, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = _url_for(original, name)
+    return original
+
+
+def drop_database(original_url: str, name: str) -> None:
+    with psycopg.connect(original_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
