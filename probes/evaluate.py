@@ -58,6 +58,7 @@ def evaluate(snapshot: Snapshot, bindings, allow_exemptions: bool = True) -> lis
     `allow_exemptions` comes from the READINESS_ALLOW_EXEMPTIONS setting: when False, exemption
     annotations are ignored (and counted in `observed`).
     """
+    snapshot.forget()  # views memoised by an earlier run may predate changes to its objects
     annotated = exemptions.annotated(snapshot)
     sources = getattr(snapshot, "sources", {})
     results = []

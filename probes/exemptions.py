@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from probes.base import Finding
 from probes.objects import annotations, dig, kind_name, ref
-from probes.podspecs import POD, TEMPLATE_PATHS, Owners
+from probes.podspecs import POD, TEMPLATE_PATHS, Owners, snapshot_owners
 from probes.snapshot import Snapshot
 
 EXEMPT = "readiness.dev/exempt"
@@ -77,7 +77,7 @@ def without_exempted(snap: Snapshot, exemptions: Exemptions) -> Snapshot:
     """A copy of the snapshot without the exempted objects (lists are new, objects are shared)."""
     if not exemptions.refs:
         return snap
-    owners = Owners(snap)
+    owners = snapshot_owners(snap)
     objects = {}
     for kind_id, items in snap.objects.items():
         objects[kind_id] = [o for o in items if not _is_exempt(owners, kind_id, o, exemptions)]

@@ -82,3 +82,40 @@ def matches(requirements: list[Requirement], labels: dict) -> bool:
 def selects(selector: dict | None, labels: dict) -> bool:
     """Does a LabelSelector object select these labels? An empty selector selects everything."""
     return matches(selector_requirements(selector), labels)
+
+
+class LabelIndex:
+    """Objects grouped by namespace and by label pair, so a selector is tried only on the objects
+    that could carry its labels: matching every selector against every object is quadratic.
+
+    `candidates` narrows; the caller still applies the selector itself, so the index can never
+    change an answer, only skip objects that cannot match.
+    """
+
+    def __init__(self, objects: list[dict], namespace_of, labels_of):
+        self.objects = objects
+        self._by_namespace: dict[str, list[int]] = {}
+        self._by_pair: dict[tuple[str, str], set[int]] = {}
+        self._odd_namespace: list[int] = []  # not a string (malformed YAML): never filtered out
+        for position, obj in enumerate(objects):
+            ns = namespace_of(obj)
+            if isinstance(ns, str):
+                self._by_namespace.setdefault(ns, []).append(position)
+            else:
+                self._odd_namespace.append(position)
+            for key, value in labels_of(obj).items():
+                # Requirement.matches compares str(value): YAML may give a label as a number.
+                self._by_pair.setdefault((key, str(value)), set()).add(position)
+
+    def candidates(self, requirements: list[Requirement], namespaces: set[str] | None = None) -> list[dict]:
+        """Objects, in their original order, in `namespaces` (None: any) that every `In`
+        requirement could select; a superset of those the requirements select."""
+        if namespaces is None:
+            positions = set(range(len(self.objects)))
+        else:
+            positions = {p for ns in namespaces for p in self._by_namespace.get(ns, ())}
+            positions.update(self._odd_namespace)
+        for requirement in requirements:
+            if requirement.operator == "In":
+                positions &= {p for value in requirement.values for p in self._by_pair.get((requirement.key, value), ())}
+        return [self.objects[p] for p in sorted(positions)]

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from probes.objects import annotations, dig, labels, name, namespace
-from probes.scope import AppScope, app_namespaces
+from probes.scope import AppScope, app_namespaces, scope_key
 from probes.snapshot import Snapshot
 
 DEPLOYMENT = "apps/v1/Deployment"
@@ -62,6 +62,12 @@ class Container:
 
 
 def workload_specs(snap: Snapshot, scope: AppScope, kinds=WORKLOADS) -> list[PodSpec]:
+    """The pod templates of workloads of `kinds` in application namespaces (a new list each call)."""
+    key = ("workload_specs", scope_key(scope), tuple(kinds))
+    return list(snap.memo(key, lambda: _workload_specs(snap, scope, kinds)))
+
+
+def _workload_specs(snap: Snapshot, scope: AppScope, kinds) -> list[PodSpec]:
     chosen = app_namespaces(snap, scope)
     specs = []
     for kind_id in kinds:
@@ -87,13 +93,20 @@ def _template_spec(kind_id: str, obj: dict) -> PodSpec:
 
 
 def pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
-    """Every workload template in application namespaces, plus running Pods when the snapshot is live."""
+    """Every workload template in application namespaces, plus running Pods when the snapshot is live.
+
+    A dozen container probes judge the same specs: they are worked out once per snapshot and scope.
+    """
+    return list(snap.memo(("pod_specs", scope_key(scope)), lambda: _pod_specs(snap, scope)))
+
+
+def _pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
     templates = workload_specs(snap, scope)
     if not snap.live and not snap.of(POD):
         return templates
     by_workload = {t.object: t for t in templates}
     chosen = app_namespaces(snap, scope)
-    owners = Owners(snap)
+    owners = snapshot_owners(snap)
     seen_owners: set[str] = set()
     running = []
     for pod in sorted(snap.of(POD), key=name):
@@ -122,6 +135,11 @@ def pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
             )
         )
     return templates + running
+
+
+def snapshot_owners(snap: Snapshot) -> "Owners":
+    """The snapshot's Owners, built once and shared by every probe and exemption that asks."""
+    return snap.memo("owners", lambda: Owners(snap))
 
 
 class Owners:

@@ -50,22 +50,37 @@ class AppScope:
     platform_namespaces: list[str] = field(default_factory=lambda: list(PLATFORM_NAMESPACES))
 
 
-def app_namespaces(snap: Snapshot, scope: AppScope) -> set[str]:
+def app_namespaces(snap: Snapshot, scope: AppScope) -> frozenset[str]:
     """The application namespaces seen in the snapshot.
 
     With a selector, only namespaces whose Namespace object is in the snapshot can match: a manifest
     bundle without Namespace objects has none, which the probes then report as nothing to judge.
     """
+    return snap.memo(("app_namespaces", scope_key(scope)), lambda: _app_namespaces(snap, scope))
+
+
+def scope_key(scope: AppScope) -> tuple:
+    """What of a probe's params decides its scope: probes whose params differ elsewhere share it."""
+    return (scope.namespaces, tuple(scope.platform_namespaces))
+
+
+def _app_namespaces(snap: Snapshot, scope: AppScope) -> frozenset[str]:
     ns_labels = {name(ns): labels(ns) for ns in snap.of(NAMESPACE)}
-    seen = set(ns_labels)
-    for kind_id, objects in snap.objects.items():
-        seen.update(namespace(o) for o in objects if namespace(o))
+    seen = snap.memo("namespaces_seen", lambda: _namespaces_seen(snap))
     excluded = SYSTEM_NAMESPACES | set(scope.platform_namespaces)
-    candidates = {ns for ns in seen if ns not in excluded}
+    candidates = frozenset(ns for ns in seen if ns not in excluded)
     if not scope.namespaces.strip():
         return candidates
     requirements = parse_selector(scope.namespaces)
-    return {ns for ns in candidates if ns in ns_labels and matches(requirements, ns_labels[ns])}
+    return frozenset(ns for ns in candidates if ns in ns_labels and matches(requirements, ns_labels[ns]))
+
+
+def _namespaces_seen(snap: Snapshot) -> frozenset[str]:
+    """Namespaces named by a Namespace object or by any namespaced object: every object is read."""
+    seen = {name(ns) for ns in snap.of(NAMESPACE)}
+    for objects in snap.objects.values():
+        seen.update(namespace(o) for o in objects if namespace(o))
+    return frozenset(seen)
 
 
 def in_scope(snap: Snapshot, scope: AppScope, kind_id: str) -> list[dict]:
@@ -79,5 +94,5 @@ def namespaces_with_pods(snap: Snapshot, scope: AppScope) -> list[str]:
     from probes.podspecs import POD, WORKLOADS  # podspecs imports this module
 
     chosen = app_namespaces(snap, scope)
-    running = {namespace(o) for kind_id in (*WORKLOADS, POD) for o in snap.of(kind_id)}
+    running = snap.memo("namespaces_running", lambda: {namespace(o) for kind_id in (*WORKLOADS, POD) for o in snap.of(kind_id)})
     return sorted(chosen & running)

@@ -5,7 +5,7 @@ from kubernetes.utils import parse_quantity
 
 from probes.base import Finding, Outcome, fail, judge, probe
 from probes.catalogue.common import describe, duration_seconds, not_installed, where, workloads_matching
-from probes.labels import selects
+from probes.labels import LabelIndex, selector_requirements, selects
 from probes.objects import annotations, dig, is_true, name, namespace
 from probes.podspecs import DAEMONSET, DEPLOYMENT, STATEFULSET
 from probes.scope import AppScope, in_scope
@@ -102,6 +102,35 @@ def _monitor_selects(monitor: dict, service: dict) -> bool:
     return in_namespace and selector is not None and selects(selector, service.get("metadata", {}).get("labels") or {})
 
 
+def _services_selected_by(monitor: dict, services: LabelIndex) -> list[dict]:
+    """The Services `monitor` selects, in snapshot order.
+
+    The index narrows the Services to those in the monitor's namespaces that carry its matchLabels;
+    `_monitor_selects` still decides each one, so the answer is the same as asking every Service.
+    """
+    selector = dig(monitor, "spec.selector")
+    if selector is None:
+        return []
+    candidates = services.candidates(selector_requirements(selector), _monitor_namespaces(monitor))
+    return [s for s in candidates if _monitor_selects(monitor, s)]
+
+
+def _monitor_namespaces(monitor: dict) -> set[str] | None:
+    """The namespaces `monitor` looks in, or None when it looks everywhere (or its YAML is odd)."""
+    scope = dig(monitor, "spec.namespaceSelector", {}) or {}
+    if scope.get("any"):
+        return None
+    names = scope.get("matchNames")
+    if names:
+        return set(names) if all(isinstance(n, str) for n in names) else None
+    return {namespace(monitor)} if isinstance(namespace(monitor), str) else None
+
+
+def _service_index(snap: Snapshot) -> LabelIndex:
+    """The snapshot's Services by namespace and label, shared by both ServiceMonitor probes."""
+    return snap.memo("services_by_label", lambda: LabelIndex(snap.of(SERVICE), namespace, lambda s: s.get("metadata", {}).get("labels") or {}))
+
+
 @probe(
     "observability.servicemonitors",
     "ServiceMonitors are in place and find their Services",
@@ -114,11 +143,11 @@ def servicemonitors(snap: Snapshot, p) -> Outcome:
     monitors = snap.of(SERVICEMONITOR)
     if not monitors:
         return fail(not_installed(snap, SERVICEMONITOR, "ServiceMonitor"))
-    services = snap.of(SERVICE)
+    services = _service_index(snap)
     findings = [
         Finding(f"{namespace(m)}/ServiceMonitor/{name(m)}", "spec.selector", "selects no Service; fix spec.selector labels or spec.namespaceSelector")
         for m in monitors
-        if not any(_monitor_selects(m, s) for s in services)
+        if not _services_selected_by(m, services)
     ]
     return judge(findings, len(monitors), "ServiceMonitors")
 
@@ -143,11 +172,13 @@ def metrics_scraped(snap: Snapshot, p: AppScope) -> Outcome:
         for s in in_scope(snap, p, SERVICE)
         if dig(s, "spec.type") != "ExternalName" and not _dapr_service(s) and not (namespace(s) == "default" and name(s) == "kubernetes")
     ]
-    monitors = snap.of(SERVICEMONITOR)
+    # Ask each monitor once which Services it selects, rather than each Service every monitor.
+    index = _service_index(snap)
+    monitored = {id(s) for m in snap.of(SERVICEMONITOR) for s in _services_selected_by(m, index)}
     findings = [
         Finding(f"{namespace(s)}/Service/{name(s)}", "metadata.labels", "no ServiceMonitor selects this Service and it is not annotated prometheus.io/scrape; add a ServiceMonitor for its /metrics port")
         for s in services
-        if not is_true(annotations(s).get("prometheus.io/scrape")) and not any(_monitor_selects(m, s) for m in monitors)
+        if not is_true(annotations(s).get("prometheus.io/scrape")) and id(s) not in monitored
     ]
     return judge(findings, len(services), "application Services")
 

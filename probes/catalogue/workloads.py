@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from probes.base import Finding, Outcome, judge, probe, skip
 from probes.catalogue.common import HPA, NEEDS_LIVE, effective_replicas, hpa_targets
-from probes.labels import selects
+from probes.labels import matches, selector_requirements, selects
 from probes.objects import dig, name, namespace
 from probes.podspecs import (
     CONTAINER_KINDS,
@@ -126,17 +126,18 @@ def disruption_budgets(snap: Snapshot, p: AppScope) -> Outcome:
     """Each Deployment or StatefulSet running two or more replicas is selected by a
     PodDisruptionBudget that still allows one pod to be evicted (or node drains hang)."""
     hpas = hpa_targets(snap)
-    pdbs: dict[str, list[dict]] = {}
+    # Each budget's selector is parsed once here, not once for every workload in its namespace.
+    pdbs: dict[str, list[tuple[dict, list]]] = {}
     for budget in snap.of(PDB):
         if dig(budget, "spec.selector"):
-            pdbs.setdefault(namespace(budget), []).append(budget)
+            pdbs.setdefault(namespace(budget), []).append((budget, selector_requirements(dig(budget, "spec.selector"))))
     findings, judged = [], 0
     for w in workload_specs(snap, p, kinds=SERVICES):
         count = effective_replicas(w.object, w.obj, hpas)
         if count < 2:
             continue
         judged += 1
-        budget = next((b for b in pdbs.get(w.namespace, []) if selects(dig(b, "spec.selector"), w.labels)), None)
+        budget = next((b for b, selector in pdbs.get(w.namespace, []) if matches(selector, w.labels)), None)
         if budget is None:
             findings.append(Finding(w.object, "spec.template.metadata.labels", f"no PodDisruptionBudget selects this workload's pods; add one with maxUnavailable: 1 selecting {w.labels}"))
         elif _blocks_eviction(budget, count):
