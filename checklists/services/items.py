@@ -238,7 +238,7 @@ def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
     for chunk in upload.chunks():
         size += len(chunk)
         if size > limit:
-            raise ItemError(f"The file is larger than {_mb(limit)}. Nothing was stored.")
+            raise ItemError(too_large_message())
         if len(head) < 8192:
             head += chunk[:8192 - len(head)]
         digest.update(chunk)
@@ -257,6 +257,10 @@ def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
             evidence.file.save(name, File(upload), save=False)
         evidence.save()
         return _evidence_added(evidence, item=item, by=by)
+
+
+def too_large_message() -> str:
+    return f"The file is larger than the limit of {_mb(settings.READINESS_MAX_UPLOAD_BYTES)}. Nothing was stored."
 
 
 def evidence_name(evidence: Evidence) -> str:
