@@ -205,6 +205,8 @@ def evidence_create(request, release_pk, pk):
         data = form.cleaned_data
         try:
             if data["kind"] == "file":
+                if not data["file"] and getattr(request, "oversized_uploads", None):
+                    raise ItemError(item_services.too_large_message())
                 if not data["file"]:
                     raise ItemError("Choose a file to upload.")
                 evidence = item_services.evidence_add_file(item=item, upload=data["file"], by=request.user)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from checklists.audit import canonical_json, record
 from checklists.models import Evidence, Release, ReleaseItem
-from checklists.services.signoff import on_item_changed
+from checklists.services.signoff import lock_release_for_item_change, on_item_changed
 from probes import bundles, crypto, live
 from probes.bindings import group
 from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
@@ -267,7 +267,12 @@ def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: 
         if locked.state != RunState.RUNNING:  # another delivery of the task finished it first
             return locked
         release = locked.release
-        items = {i.key: i for i in release.items.all()} if release else {}
+        items = {}
+        if release is not None:
+            # Every item row, then the release row, before the first audit event: the order a person's
+            # item change and a sign-off step take them too (see lock_release_for_item_change).
+            items = {i.key: i for i in release.items.select_for_update().order_by("pk")}
+            release = lock_release_for_item_change(release.pk)
         rows = []
         for data in results:
             # JSON round trip: what the evidence hash covers is exactly what the database holds.

@@ -87,7 +87,11 @@ def run_create(request, pk):
     if not can_run_probes(request.user, release):
         raise PermissionDenied("You may not run probes on this release.")
     form = RunProbesForm(request.POST, request.FILES)
-    if form.is_valid():
+    if getattr(request, "oversized_uploads", None):  # dropped while streaming in: say so, not "choose one"
+        form.is_valid()
+        form.add_error(None, f"{', '.join(request.oversized_uploads)}: larger than the allowed size. "
+                             f"Nothing was stored.")
+    elif form.is_valid():
         data = form.cleaned_data
         try:
             run = services.run_create(release=release, cluster=data.get("cluster"), bundle=data.get("bundle_files"),

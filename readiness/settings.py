@@ -186,6 +186,11 @@ if SECURE_SSL_REDIRECT is False and not DEBUG:
 READINESS_MAX_UPLOAD_BYTES = env_int("READINESS_MAX_UPLOAD_MB", 25) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "readiness.uploads.SizeLimitUploadHandler",  # first: drops an oversized file before it is stored
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 # Probes and sign-off.

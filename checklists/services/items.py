@@ -81,6 +81,7 @@ def _change(*, item: ReleaseItem, by, expected_version: int, field: str, value, 
             current.release = item.release
             raise ItemConflict(item=current, field=field, current=_display(current, field),
                                changed_by=_who(current.changed_by), changed_at=current.changed_at)
+        signoff.lock_release_for_item_change(item.release_id)
         before = _audit_value(current, field)
         for name in ("status", "assignee", "owner_team", "due_date", "completed_by", "decided_by_probe"):
             setattr(item, name, getattr(current, name))
@@ -170,6 +171,7 @@ def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP,
                     .filter(release=release, pk__in=versions).order_by("pk"))
         if len(rows) != len(versions):
             raise ItemError("Some of those items are not part of this release. Nothing was saved.")
+        signoff.lock_release_for_item_change(release.pk)
         if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
             raise ItemError(f"{wanted['assignee'].get_username()} cannot be assigned: they are in no team.")
         for item in rows:
@@ -202,6 +204,7 @@ def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP,
 
 
 def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by) -> Evidence:
+    signoff.lock_release_for_item_change(item.release_id)
     record("checklists.evidence.added", actor=by, obj=item, release=item.release, after={
         "evidence": evidence.pk, "kind": evidence.kind, "sha256": evidence.sha256, "filename": evidence.filename,
         "size": evidence.size, "content_type": evidence.content_type, "url": evidence.url,
@@ -235,7 +238,7 @@ def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
     for chunk in upload.chunks():
         size += len(chunk)
         if size > limit:
-            raise ItemError(f"The file is larger than {_mb(limit)}. Nothing was stored.")
+            raise ItemError(too_large_message())
         if len(head) < 8192:
             head += chunk[:8192 - len(head)]
         digest.update(chunk)
@@ -254,6 +257,10 @@ def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
             evidence.file.save(name, File(upload), save=False)
         evidence.save()
         return _evidence_added(evidence, item=item, by=by)
+
+
+def too_large_message() -> str:
+    return f"The file is larger than the limit of {_mb(settings.READINESS_MAX_UPLOAD_BYTES)}. Nothing was stored."
 
 
 def evidence_name(evidence: Evidence) -> str:
@@ -307,6 +314,7 @@ def comment_add(*, item: ReleaseItem, body: str, by) -> Comment:
     if len(body) > COMMENT_MAX:
         raise ItemError(f"A comment holds at most {COMMENT_MAX} characters.")
     with transaction.atomic():
+        signoff.lock_release_for_item_change(item.release_id)
         comment = Comment.objects.create(item=item, author=by, body=body)
         record("checklists.comment.added", actor=by, obj=item, release=item.release,
                after={"comment": comment.pk, "sha256": _sha(body)})

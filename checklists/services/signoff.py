@@ -358,21 +358,32 @@ def signoff_reopen(*, release: Release, by, reason: str = "") -> Release:
     return release
 
 
+def lock_release_for_item_change(release_id: int) -> Release:
+    """Lock the release row for an item change; call it before the change writes its first audit event.
+
+    Locks are taken in one order everywhere: item rows, then the release row, then the audit chain's
+    lock (which `record` holds until commit). Sign-off steps take the release, then the audit lock; an
+    item change that recorded first and locked the release afterwards would deadlock with them. And a
+    decision committed while the change waited here is then seen, and superseded, by on_item_changed.
+    """
+    return Release.objects.select_for_update().get(pk=release_id)
+
+
 def on_item_changed(item, *, by, reason: str = "", drifted: bool = False) -> None:
     """Called by every service that changes a release item, inside its transaction.
 
     Supersedes the live decisions whose scope covers the item (they vouched for a state that no longer
     exists) and takes a release in sign-off back: to in progress when a required item is no longer
     complete, else to awaiting sign-off (or rejected while a rejection outside the item's scope stands).
-    Costs 1 query when the release has no live decision and is not in sign-off.
+    Costs 2 queries when the release has no live decision and is not in sign-off.
     """
     release_id = item.release_id
+    # The release row first: decisions are read only once no sign-off step can add one meanwhile.
+    release = lock_release_for_item_change(release_id)
     live = list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
                 .select_related("requirement").prefetch_related("requirement__sections"))
-    state = Release.objects.filter(pk=release_id).values_list("state", flat=True).first()
-    if not live and state not in SIGNOFF_STATES:
+    if not live and release.state not in SIGNOFF_STATES:
         return
-    release = Release.objects.select_for_update().get(pk=release_id)
     who = by.get_username() if by is not None and by.is_authenticated else "system"
     reason = reason or f"Item {item.key} changed by {who} after this decision."
     no_longer_complete = item.required and item.status not in ReleaseItem.COMPLETE

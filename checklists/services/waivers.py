@@ -78,6 +78,7 @@ def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiv
         if waiver.expires_on <= timezone.localdate():
             raise WaiverError("This waiver's expiry date has passed; ask for a new one.")
         item = _locked_item(waiver.item_id)
+        signoff.lock_release_for_item_change(item.release_id)
         waiver.state = Waiver.State.GRANTED
         waiver.previous_status = item.status
         # The grantor vouches for the waived item: separation of duties keeps them off its sign-off.
@@ -97,6 +98,7 @@ def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiv
 
 def _restore(waiver: Waiver, *, by, state: str, reason: str, drifted: bool) -> Waiver:
     item = _locked_item(waiver.item_id)
+    signoff.lock_release_for_item_change(item.release_id)
     before = _snapshot(waiver)
     waiver.state = state
     waiver.save(update_fields=["state"])

@@ -283,6 +283,36 @@ def test_upload_above_the_limit_is_refused_with_a_clear_message(client, people, 
     assert not Evidence.objects.exists() and not list(media.rglob("*"))
 
 
+def test_an_upload_above_the_limit_is_dropped_while_it_streams_in(rf, settings):
+    """The limit applies while the body is read: the rest of the file is discarded, never spooled to a
+    temporary file (a request of many gigabytes must not fill the disk before the view says no)."""
+    settings.READINESS_MAX_UPLOAD_BYTES = 100 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    request = rf.post("/", {"kind": "file", "note": "kept", "file": SimpleUploadedFile("big.bin", b"x" * 300 * 1024)})
+    assert "file" not in request.FILES
+    assert request.POST["note"] == "kept"
+    assert request.oversized_uploads == ["big.bin"]
+
+
+def test_an_upload_at_the_limit_is_kept(rf, settings):
+    settings.READINESS_MAX_UPLOAD_BYTES = 100 * 1024
+    request = rf.post("/", {"file": SimpleUploadedFile("ok.bin", b"x" * 100 * 1024)})
+    assert request.FILES["file"].size == 100 * 1024
+    assert not getattr(request, "oversized_uploads", [])
+
+
+def test_upload_refused_while_streaming_says_why(client, people, release, media, settings):
+    settings.READINESS_MAX_UPLOAD_BYTES = 100 * 1024
+    item = release.items.get(key=PLATFORM_ITEM)
+    client.force_login(people["engineer"])
+    upload = SimpleUploadedFile("big.bin", b"x" * 300 * 1024)
+    response = client.post(reverse("evidence-create", args=[release.pk, item.pk]), {"kind": "file", "file": upload},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 413
+    assert "larger than" in response.content.decode() and "Nothing was stored" in response.content.decode()
+    assert not Evidence.objects.exists()
+
+
 @pytest.mark.parametrize("data,expected_type", [
     (b"<html><script>alert(1)</script></html>", "application/octet-stream"),
     (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "application/octet-stream"),

@@ -93,6 +93,16 @@ def test_bad_bundle_is_reported_on_the_form(client_for, people, release):
     assert response.status_code == 400 and ProbeRun.objects.count() == 0
 
 
+def test_an_oversized_bundle_is_named_on_the_form(client_for, people, release, settings):
+    settings.READINESS_MAX_UPLOAD_BYTES = 100 * 1024
+    client = client_for(people["manager"])
+    big = SimpleUploadedFile("huge.yaml", b"# padding\n" * 20_000)
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": big})
+    assert response.status_code == 400
+    assert "huge.yaml: larger than the allowed size" in response.content.decode()
+    assert ProbeRun.objects.count() == 0
+
+
 def test_findings_are_shown_per_probe_and_on_the_item(client_for, people, release):
     run = services.run_create(release=release, bundle=bundles.read_paths([BUNDLES / "bad"]), queue=False)
     services.run_execute(run_id=run.pk)
