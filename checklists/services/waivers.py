@@ -78,6 +78,10 @@ def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiv
         if waiver.expires_on <= timezone.localdate():
             raise WaiverError("This waiver's expiry date has passed; ask for a new one.")
         item = _locked_item(waiver.item_id)
+        if item.status in (ReleaseItem.Status.DONE, ReleaseItem.Status.NOT_APPLICABLE):
+            # Done since the request: a waiver would replace real completion with an exception that expires.
+            raise WaiverError(f"The item is already {item.get_status_display().lower()}; it needs no waiver. "
+                              f"Refuse the request instead.")
         signoff.lock_release_for_item_change(item.release_id)
         waiver.state = Waiver.State.GRANTED
         waiver.previous_status = item.status

@@ -80,6 +80,17 @@ def test_refusal_needs_a_comment_and_leaves_the_item(release, people, tomorrow):
     assert Waiver.objects.get().state == Waiver.State.REFUSED
 
 
+def test_a_waiver_for_an_item_done_since_the_request_is_not_granted(release, people, tomorrow):
+    item = _item(release)
+    waiver = waivers.waiver_request(item=item, by=people["engineer"], justification="j", expires_on=tomorrow)
+    ReleaseItem.objects.filter(pk=item.pk).update(status=ReleaseItem.Status.DONE)
+    with pytest.raises(WaiverError, match="already done; it needs no waiver"):
+        waivers.waiver_decide(waiver=waiver, by=people["approver"], grant=True)
+    item.refresh_from_db()
+    assert item.status == ReleaseItem.Status.DONE
+    assert Waiver.objects.get().state == Waiver.State.REQUESTED
+
+
 def test_revoke_restores_the_previous_status(release, people, tomorrow):
     item = _item(release)
     waiver = waivers.waiver_request(item=item, by=people["engineer"], justification="j", expires_on=tomorrow)
