@@ -131,6 +131,11 @@ def can_manage_signoff(user, release: Release) -> bool:
     return can_manage_release(user, release)
 
 
+def require_manage_signoff(user, release: Release, what: str) -> None:
+    if not can_manage_signoff(user, release):
+        raise PermissionDenied(f"Only the release's manager {what}.")
+
+
 def holds_requirement(user, requirement) -> bool:
     """Whether the user is someone the requirement asks for: a member of its team (with its role, if
     it names one), or a holder of its role in any team. Auditors never hold a requirement."""

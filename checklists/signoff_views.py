@@ -85,8 +85,7 @@ def signoff_panel(request, pk):
 @login_required
 def signoff_open(request, pk):
     release = permissions.get_release_for_user(request.user, pk)
-    if not permissions.can_manage_signoff(request.user, release):
-        raise PermissionDenied("Only the release's manager opens sign-off.")
+    permissions.require_manage_signoff(request.user, release, "opens sign-off")
     try:
         signoff.signoff_open(release=release, by=request.user)
     except signoff.SignoffError as error:
@@ -99,8 +98,7 @@ def signoff_open(request, pk):
 @login_required
 def signoff_reopen(request, pk):
     release = permissions.get_release_for_user(request.user, pk)
-    if not permissions.can_manage_signoff(request.user, release):
-        raise PermissionDenied("Only the release's manager reopens it.")
+    permissions.require_manage_signoff(request.user, release, "reopens it")
     try:
         signoff.signoff_reopen(release=release, by=request.user, reason=request.POST.get("reason", ""))
     except signoff.SignoffError as error:
@@ -123,8 +121,7 @@ def _requirement_fields(request, release):
 @login_required
 def requirement_create(request, pk):
     release = permissions.get_release_for_user(request.user, pk)
-    if not permissions.can_manage_signoff(request.user, release):
-        raise PermissionDenied("Only the release's manager edits its sign-off requirements.")
+    permissions.require_manage_signoff(request.user, release, "edits its sign-off requirements")
     fields = _requirement_fields(request, release)
     if fields["role"] == "__invalid__":
         return _fail(request, release, "Unknown role.")
@@ -140,8 +137,7 @@ def requirement_create(request, pk):
 def requirement_update(request, pk, requirement_pk):
     requirement = permissions.get_requirement_for_user(request.user, pk, requirement_pk)
     release = requirement.release
-    if not permissions.can_manage_signoff(request.user, release):
-        raise PermissionDenied("Only the release's manager edits its sign-off requirements.")
+    permissions.require_manage_signoff(request.user, release, "edits its sign-off requirements")
     fields = _requirement_fields(request, release)
     if fields["role"] == "__invalid__":
         return _fail(request, release, "Unknown role.")
@@ -157,8 +153,7 @@ def requirement_update(request, pk, requirement_pk):
 def requirement_delete(request, pk, requirement_pk):
     requirement = permissions.get_requirement_for_user(request.user, pk, requirement_pk)
     release = requirement.release
-    if not permissions.can_manage_signoff(request.user, release):
-        raise PermissionDenied("Only the release's manager edits its sign-off requirements.")
+    permissions.require_manage_signoff(request.user, release, "edits its sign-off requirements")
     try:
         signoff.requirement_delete(requirement=requirement, by=request.user)
     except signoff.SignoffError as error:
