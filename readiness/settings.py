@@ -139,6 +139,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+READINESS_LOGIN_MAX_FAILURES = env_int("READINESS_LOGIN_MAX_FAILURES", 10)
+READINESS_LOGIN_LOCKOUT_SECONDS = env_int("READINESS_LOGIN_LOCKOUT_MINUTES", 15) * 60
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
