@@ -225,6 +225,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "readiness@localhost"
 READINESS_BASE_URL = env_str("READINESS_BASE_URL") or ""  # absolute links in emails, e.g. https://readiness.example.com
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# When set, /metrics answers only scrapers that send it as a bearer token (the ingress reaches /metrics too).
+READINESS_METRICS_TOKEN = env_str("READINESS_METRICS_TOKEN") or ""
 
 LOGGING = {
     "version": 1,

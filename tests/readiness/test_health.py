@@ -35,3 +35,13 @@ def test_navigation_marks_the_current_page(client, people):
     html = client.get("/my-items/").content.decode()
     assert 'href="/my-items/" aria-current="page"' in html
     assert "&quot;page&quot;" not in html
+
+
+@pytest.mark.django_db
+def test_metrics_token_when_configured(client, settings):
+    settings.READINESS_METRICS_TOKEN = "scrape-secret"
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    allowed = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
+    assert allowed.status_code == 200 and b"django_http_requests" in allowed.content
