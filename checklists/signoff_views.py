@@ -132,12 +132,16 @@ def requirement_create(request, pk):
     return _respond(request, release)
 
 
+def _requirement_to_edit(request, pk, requirement_pk):
+    requirement = permissions.get_requirement_for_user(request.user, pk, requirement_pk)
+    permissions.require_manage_signoff(request.user, requirement.release, "edits its sign-off requirements")
+    return requirement, requirement.release
+
+
 @require_POST
 @login_required
 def requirement_update(request, pk, requirement_pk):
-    requirement = permissions.get_requirement_for_user(request.user, pk, requirement_pk)
-    release = requirement.release
-    permissions.require_manage_signoff(request.user, release, "edits its sign-off requirements")
+    requirement, release = _requirement_to_edit(request, pk, requirement_pk)
     fields = _requirement_fields(request, release)
     if fields["role"] == "__invalid__":
         return _fail(request, release, "Unknown role.")
@@ -151,9 +155,7 @@ def requirement_update(request, pk, requirement_pk):
 @require_POST
 @login_required
 def requirement_delete(request, pk, requirement_pk):
-    requirement = permissions.get_requirement_for_user(request.user, pk, requirement_pk)
-    release = requirement.release
-    permissions.require_manage_signoff(request.user, release, "edits its sign-off requirements")
+    requirement, release = _requirement_to_edit(request, pk, requirement_pk)
     try:
         signoff.requirement_delete(requirement=requirement, by=request.user)
     except signoff.SignoffError as error:

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 
 from probes.base import Finding, Outcome, fail, judge, probe
-from probes.catalogue.common import HPA, describe, where, workloads_matching
+from probes.catalogue.common import HPA, describe, hpa_targets, where, workloads_matching
 from probes.objects import dig, name, namespace
 from probes.podspecs import DEPLOYMENT, SERVICES, workload_specs
 from probes.scope import AppScope, in_scope
@@ -25,10 +25,7 @@ def _hpa_ref(hpa: dict) -> str:
 )
 def hpa_coverage(snap: Snapshot, p: AppScope) -> Outcome:
     """Each Deployment and StatefulSet in application namespaces is the scaleTargetRef of an HPA."""
-    targets = set()
-    for hpa in snap.of(HPA):
-        target = dig(hpa, "spec.scaleTargetRef", {}) or {}
-        targets.add(f"{namespace(hpa)}/{target.get('kind')}/{target.get('name')}")
+    targets = hpa_targets(snap)
     workloads = workload_specs(snap, p, kinds=SERVICES)
     findings = [
         Finding(w.object, "HorizontalPodAutoscaler.spec.scaleTargetRef", f"no HPA scales this workload; add a HorizontalPodAutoscaler with scaleTargetRef {w.object.split('/', 1)[1]}")
