@@ -1,9 +1,57 @@
+"""The admin: teams, memberships and templates are edited here (every edit audited); workflow data
+(releases, items, evidence, comments, waivers, sign-off, reports, the audit log) is read-only, since
+its changes must go through the services that lock, audit and tell sign-off."""
 from django.contrib import admin
+from django.forms.models import model_to_dict
 
+from checklists.audit import record
 from checklists.models import (
-    Approval, AuditEvent, ChecklistTemplate, Comment, Evidence, Membership, Release, ReleaseItem, Report,
-    SignoffRequirement, Team, TemplateItem, TemplateSection, TemplateVersion, Waiver,
+    Approval, AuditEvent, ChecklistTemplate, Comment, Evidence, ItemOverride, Membership, Release, ReleaseItem,
+    Report, SignoffRequirement, Team, TemplateItem, TemplateSection, TemplateVersion, Waiver,
 )
+
+
+def _snapshot(obj, fields) -> dict:
+    values = model_to_dict(obj, fields=fields)
+    return {name: (value if isinstance(value, (str, int, bool, type(None))) else str(value))
+            for name, value in values.items()}
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made in the admin is an audit event with before and after."""
+
+    def _action(self, verb: str) -> str:
+        return f"{self.model._meta.app_label}.admin.{self.model._meta.model_name}_{verb}"
+
+    def save_model(self, request, obj, form, change):
+        fields = list(form.changed_data) if change else [f.name for f in obj._meta.concrete_fields]
+        before = _snapshot(self.model.objects.get(pk=obj.pk), form.changed_data) if change else {}
+        super().save_model(request, obj, form, change)
+        record(self._action("changed" if change else "created"), actor=request.user, obj=obj, before=before,
+               after=_snapshot(obj, fields))
+
+    def delete_model(self, request, obj):
+        record(self._action("deleted"), actor=request.user, obj=obj,
+               before=_snapshot(obj, [f.name for f in obj._meta.concrete_fields]))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows (a team's memberships) are audited one by one, like their own admin page.
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            record(f"{obj._meta.app_label}.admin.{obj._meta.model_name}_deleted", actor=request.user, obj=obj,
+                   before=_snapshot(obj, [f.name for f in obj._meta.concrete_fields]))
+            obj.delete()
+        for obj in instances:
+            created = obj.pk is None
+            obj.save()
+            record(f"{obj._meta.app_label}.admin.{obj._meta.model_name}_{'created' if created else 'changed'}",
+                   actor=request.user, obj=obj, after=_snapshot(obj, [f.name for f in obj._meta.concrete_fields]))
+        formset.save_m2m()
 
 
 class MembershipInline(admin.TabularInline):
@@ -13,7 +61,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -21,7 +69,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     list_display = ["user", "team", "role"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
@@ -29,7 +77,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Published template versions, evidence and the audit log never change: the admin only reads them."""
+    """Published template versions and all workflow data: the admin only reads them."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -42,8 +90,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+class ChecklistTemplateAdmin(AuditedAdmin):
+    list_display = ["name", "override_policy", "one_person_many_requirements", "created_at"]
     search_fields = ["name"]
 
 
@@ -67,31 +115,23 @@ class TemplateItemAdmin(ReadOnlyAdmin):
     search_fields = ["key", "text"]
 
 
-class ReleaseItemInline(admin.TabularInline):
-    model = ReleaseItem
-    fields = ["key", "status", "owner_team", "assignee", "due_date", "version"]
-    readonly_fields = ["key", "version"]
-    extra = 0
-    show_change_link = True
-    can_delete = False
-
-
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ReadOnlyAdmin):
     list_display = ["service", "version", "environment", "state", "drifted", "target_date", "release_manager"]
     list_filter = ["state", "environment", "drifted"]
     search_fields = ["service", "version"]
-    autocomplete_fields = ["release_manager", "created_by"]
-    readonly_fields = ["template_version", "created_at", "updated_at"]
 
 
 @admin.register(ReleaseItem)
-class ReleaseItemAdmin(admin.ModelAdmin):
+class ReleaseItemAdmin(ReadOnlyAdmin):
     list_display = ["key", "release", "status", "owner_team", "assignee", "due_date", "required"]
     list_filter = ["status", "required", "owner_team"]
     search_fields = ["key", "text", "release__service"]
-    autocomplete_fields = ["assignee", "owner_team"]
-    readonly_fields = ["release", "template_item", "section", "key", "text", "version", "changed_by", "changed_at"]
+
+
+@admin.register(ItemOverride)
+class ItemOverrideAdmin(ReadOnlyAdmin):
+    list_display = ["item", "release", "by", "to_status", "created_at"]
 
 
 @admin.register(Evidence)
@@ -106,15 +146,14 @@ class CommentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Waiver)
-class WaiverAdmin(admin.ModelAdmin):
+class WaiverAdmin(ReadOnlyAdmin):
     list_display = ["item", "state", "expires_on", "requested_by", "decided_by"]
     list_filter = ["state"]
-    readonly_fields = ["item", "requested_by", "requested_at"]
 
 
 @admin.register(SignoffRequirement)
-class SignoffRequirementAdmin(admin.ModelAdmin):
-    list_display = ["name", "release", "role", "team"]
+class SignoffRequirementAdmin(ReadOnlyAdmin):
+    list_display = ["name", "release", "role", "team", "from_template"]
     list_filter = ["role", "team"]
 
 

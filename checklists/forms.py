@@ -48,6 +48,9 @@ class ItemUpdateForm(forms.Form):
     assignee = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
                                       empty_label="— unassigned —")
     due_date = forms.DateField(required=False, widget=DateInput, label="Due date")
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             label="Reason", help_text="Needed to set an item a probe failed to done or not applicable.")
+    confirm_void = forms.BooleanField(required=False, label="Save even though it voids approvals")
 
     def __init__(self, *args, item=None, assignees=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,20 +9,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from checklists import permissions, selectors
 from checklists.forms import CommentForm, EvidenceForm, ItemUpdateForm
 from checklists.models import Evidence
 from checklists.services import items as item_services
-from checklists.services.items import ItemConflict, ItemError
+from checklists.services.items import ItemConflict, ItemError, VoidsApprovals
 
 # Types a browser may be told; anything else (HTML, SVG, XML, scripts, text) goes out as bytes.
 SAFE_DOWNLOAD_TYPES = {
@@ -117,8 +116,11 @@ def item_update(request, release_pk, pk):
     item = _row_item(request, release_pk, pk, for_change=True)
     if request.method == "GET":
         template = "checklists/_item_editor.html" if request.htmx else "checklists/item_form.html"
-        return render(request, template, {"item": item, "form": _update_form(request.user, item),
-                                          "release": item.release, "next": _next_url(request, "")})
+        form = _update_form(request.user, item)
+        # Values handed over from an inline edit that needs a reason or a confirmation.
+        form.initial.update({name: request.GET[name] for name in ItemUpdateForm.EDITABLE if name in request.GET})
+        return render(request, template, {"item": item, "form": form, "release": item.release,
+                                          "next": _next_url(request, "")})
     form = _update_form(request.user, item, request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[name].label or name.title() if name in form.fields else ''}: {' '.join(e)}"
@@ -126,14 +128,16 @@ def item_update(request, release_pk, pk):
         return _item_refused(request, item, f"Not saved. {errors}", status=400)
     changes = form.changes()
     try:
-        with transaction.atomic():  # all the fields of one submit, or none
-            expected = form.cleaned_data["version"]
-            for name, value in changes.items():
-                _SETTERS[name](item=item, by=request.user, expected_version=expected, **{_ARG[name]: value})
-                expected = item.version
+        item_services.item_update(item=item, changes=changes, by=request.user,
+                                  expected_version=form.cleaned_data["version"], reason=form.cleaned_data["reason"],
+                                  confirm_void=form.cleaned_data["confirm_void"])
     except ItemConflict as conflict:
         return _item_refused(request, _reload(request, conflict.item), str(conflict), status=409)
+    except VoidsApprovals as voids:
+        return _ask_on_the_form(request, item, changes, f"Not saved yet. {voids}", status=409)
     except ItemError as error:
+        if error.code == "override_needs_reason":
+            return _ask_on_the_form(request, item, changes, f"Not saved: {error}", status=400)
         return _item_refused(request, _reload(request, item), f"Not saved: {error}", status=400)
     text = _saved_text(item, changes)
     if request.htmx:
@@ -142,13 +146,19 @@ def item_update(request, release_pk, pk):
     return redirect(_next_url(request, reverse("release-detail", args=[item.release_id]) + f"#item-{item.pk}"))
 
 
-_SETTERS = {
-    "status": item_services.item_set_status,
-    "owner_team": item_services.item_set_owner_team,
-    "assignee": item_services.item_assign,
-    "due_date": item_services.item_set_due_date,
-}
-_ARG = {"status": "status", "owner_team": "team", "assignee": "assignee", "due_date": "due_date"}
+def _ask_on_the_form(request, item, changes, text, *, status):
+    """The change needs one more answer (a reason, or a confirmation that it voids approvals): the
+    full item form asks it, with the submitted values kept. An inline (htmx) edit is sent there."""
+    query = {name: getattr(value, "pk", value) or "" for name, value in changes.items()}
+    url = reverse("item-update", args=[item.release_id, item.pk]) + "?" + urlencode(query)
+    if request.htmx:
+        messages.warning(request, text)
+        return HttpResponseClientRedirect(url)
+    form = _update_form(request.user, item, request.POST)
+    form.is_valid()
+    form.add_error(None, text)
+    return render(request, "checklists/item_form.html", {"item": item, "form": form, "release": item.release,
+                                                         "next": _next_url(request, "")}, status=status)
 
 
 def _saved_text(item, changes) -> str:

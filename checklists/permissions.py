@@ -19,7 +19,7 @@ def roles_of(user) -> set[str]:
     if not user.is_authenticated:
         return set()
     if not hasattr(user, "_readiness_roles"):
-        roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+        roles = {role for _team, role in memberships_of(user)}
         if user.is_superuser:
             roles.add(Role.ADMIN)
         user._readiness_roles = roles
@@ -28,8 +28,21 @@ def roles_of(user) -> set[str]:
 
 def team_ids_of(user) -> set[int]:
     if not hasattr(user, "_readiness_team_ids"):
-        user._readiness_team_ids = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        user._readiness_team_ids = {team for team, _role in memberships_of(user)}
     return user._readiness_team_ids
+
+
+def memberships_of(user) -> set[tuple[int, str]]:
+    """(team id, role) pairs: a role counts only in the team it was granted in. Cached per request."""
+    if not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_readiness_memberships"):
+        user._readiness_memberships = set(Membership.objects.filter(user=user).values_list("team_id", "role"))
+    return user._readiness_memberships
+
+
+def teams_with_role(user, role: str) -> set[int]:
+    return {team for team, held in memberships_of(user) if held == role}
 
 
 def is_admin(user) -> bool:
@@ -69,12 +82,14 @@ def can_create_release(user) -> bool:
 
 
 def can_change_item(user, item: ReleaseItem) -> bool:
+    """The release's manager; an engineer of the item's owning team (the role paired with that team,
+    not held in some other one); an engineer the item is assigned to."""
     if can_manage_release(user, item.release):
         return True
-    roles = roles_of(user)
-    if Role.ENGINEER not in roles:
+    engineer_in = teams_with_role(user, Role.ENGINEER)
+    if not engineer_in:
         return False
-    return item.assignee_id == user.pk or item.owner_team_id in team_ids_of(user)
+    return item.assignee_id == user.pk or item.owner_team_id in engineer_in
 
 
 def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> ReleaseItem:
@@ -94,9 +109,10 @@ def can_run_probes(user, release: Release) -> bool:
     """Its release manager and admins; engineers of a team owning one of its probe-bound items."""
     if can_manage_release(user, release):
         return True
-    if Role.ENGINEER not in roles_of(user):
+    engineer_in = teams_with_role(user, Role.ENGINEER)
+    if not engineer_in:
         return False
-    return release.items.exclude(probe_id="").filter(owner_team__in=team_ids_of(user)).exists()
+    return release.items.exclude(probe_id="").filter(owner_team__in=engineer_in).exists()
 
 
 def can_see_clusters(user) -> bool:
@@ -147,6 +163,19 @@ def holds_requirement(user, requirement) -> bool:
     if requirement.role:
         memberships = memberships.filter(role=requirement.role)
     return memberships.exists()
+
+
+def requirement_holders(requirement):
+    """Everyone active the requirement asks for (the same rule as holds_requirement), as a queryset."""
+    from django.contrib.auth import get_user_model
+
+    memberships = Membership.objects.exclude(role=Role.AUDITOR)
+    if requirement.team_id:
+        memberships = memberships.filter(team_id=requirement.team_id)
+    if requirement.role:
+        memberships = memberships.filter(role=requirement.role)
+    return (get_user_model().objects.filter(is_active=True, pk__in=memberships.values("user_id"))
+            .order_by("username"))
 
 
 def can_decide_waiver(user, waiver) -> bool:
@@ -231,10 +260,12 @@ def assignable_users(by, item: ReleaseItem):
     engineer, the members of the item's owning team (and themselves)."""
     from django.contrib.auth import get_user_model
 
+    # Only people who can then act on the item: engineers (and release managers, who change everything).
     users = get_user_model().objects.filter(is_active=True)
     if can_manage_release(by, item.release):
-        return users.filter(memberships__isnull=False).distinct().order_by("username")
-    return users.filter(Q(memberships__team=item.owner_team_id) | Q(pk=by.pk)).distinct().order_by("username")
+        return users.filter(memberships__role__in=[Role.ENGINEER, Role.RELEASE_MANAGER]).distinct().order_by("username")
+    return users.filter(Q(memberships__team=item.owner_team_id, memberships__role=Role.ENGINEER)
+                        | Q(pk=by.pk)).distinct().order_by("username")
 
 
 def can_assign_to(by, item: ReleaseItem, assignee) -> bool:
@@ -244,5 +275,5 @@ def can_assign_to(by, item: ReleaseItem, assignee) -> bool:
 
 
 def item_filter_for(user) -> Q:
-    """Items a user works on: assigned to them, or owned by one of their teams."""
-    return Q(assignee=user) | Q(owner_team__in=team_ids_of(user))
+    """Items a user works on: assigned to them, or owned by a team they are an engineer in."""
+    return Q(assignee=user) | Q(owner_team__in=teams_with_role(user, Role.ENGINEER))

@@ -33,11 +33,13 @@ def _reports_context(request, release: Release) -> dict:
 def _panel_context(request, release: Release) -> dict:
     user = request.user
     in_signoff = release.state in signoff.SIGNOFF_STATES
+    can_manage = permissions.can_manage_signoff(user, release)
     return {
         "release": release,
-        "rows": signoff.requirement_rows(release, user),
+        "rows": signoff.requirement_rows(release, user, with_eligibility=can_manage),
+        "overrides": release.overrides.select_related("item", "by").order_by("created_at"),
         "blockers": None if in_signoff else signoff.signoff_blockers(release),
-        "can_manage": permissions.can_manage_signoff(user, release),
+        "can_manage": can_manage,
         "editable": release.state in signoff.OPENABLE_STATES,
         **_reports_context(request, release),
         "waivers": Waiver.objects.filter(item__release=release).select_related("item", "requested_by", "decided_by"),

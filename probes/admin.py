@@ -1,10 +1,13 @@
+"""Clusters are edited here (audited; the kubeconfig is never shown back); probe runs and results are
+workflow records, read-only."""
 from django.contrib import admin
 
+from checklists.admin import AuditedAdmin, ReadOnlyAdmin
 from probes.models import Cluster, ProbeResult, ProbeRun
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedAdmin):
     list_display = ["name", "auth", "last_status", "last_checked_at"]
     # The encrypted kubeconfig is never shown back; clusters are added through the Clusters page.
     exclude = ["kubeconfig_encrypted"]
@@ -12,12 +15,12 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProbeRun)
-class ProbeRunAdmin(admin.ModelAdmin):
+class ProbeRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "release", "cluster", "state", "trigger", "attempts", "created_at", "finished_at"]
     list_filter = ["state", "trigger"]
 
 
 @admin.register(ProbeResult)
-class ProbeResultAdmin(admin.ModelAdmin):
+class ProbeResultAdmin(ReadOnlyAdmin):
     list_display = ["item_key", "probe_id", "status", "run"]
     list_filter = ["status", "probe_id"]

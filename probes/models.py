@@ -3,10 +3,22 @@ from django.conf import settings
 from django.db import models
 
 
+class ClusterStatus(models.TextChoices):
+    """The outcome of the last connection test ("" before the first one)."""
+
+    UNKNOWN = "", "Not tested"
+    REACHABLE = "reachable", "Reachable"
+    UNREACHABLE = "unreachable", "Unreachable"
+    FORBIDDEN = "forbidden", "Forbidden"
+    ERROR = "error", "Error"
+
+
 class Cluster(models.Model):
     class Auth(models.TextChoices):
         KUBECONFIG = "kubeconfig", "Kubeconfig"
         IN_CLUSTER = "in_cluster", "In-cluster service account"
+
+    Status = ClusterStatus
 
     name = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
@@ -15,7 +27,7 @@ class Cluster(models.Model):
     kubeconfig_encrypted = models.TextField(blank=True)
     context = models.CharField(max_length=200, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.CharField(max_length=20, blank=True)  # reachable, unreachable, forbidden, error
+    last_status = models.CharField(max_length=20, blank=True, choices=ClusterStatus.choices)
     last_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from checklists.audit import canonical_json, record
 from checklists.models import Evidence, Release, ReleaseItem
-from checklists.services.signoff import lock_release_for_item_change, on_item_changed
+from checklists.services.items import ItemConflict, Source, item_change, item_record_check
+from checklists.services.signoff import lock_release_for_item_change
 from probes import bundles, crypto, live
 from probes.bindings import group
 from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
@@ -320,46 +321,34 @@ def _apply(result: ProbeResult, release: Release, now) -> str:
                                 sha256=hashlib.sha256(body).hexdigest(), size=len(body),
                                 content_type="application/json")
     for attempt in (1, 2):
-        outcome = _apply_to_item(item, result, release, now)
-        if outcome != "conflict" or attempt == 2:
-            return outcome
-        # A person saved the item since we read it: read it again and decide on the new state once.
-        item = ReleaseItem.objects.get(pk=item.pk)
-        item.release = release
+        try:
+            return _apply_to_item(item, result, release, now)
+        except ItemConflict:
+            if attempt == 2:
+                return "conflict"
+            # A person saved the item since we read it: read it again and decide on the new state once.
+            item = ReleaseItem.objects.get(pk=item.pk)
+            item.release = release
     return "conflict"
 
 
 def _apply_to_item(item: ReleaseItem, result: ProbeResult, release: Release, now) -> str:
-    before = {"status": item.status, "probe_status": item.probe_status, "regressed": item.regressed}
-    drifted = False
+    """The verdict as a change through the items entry point, which locks, audits and tells sign-off."""
+    changes = {"probe_status": result.status, "probe_checked_at": now}
     if result.status in (ProbeResult.Status.PASS, ProbeResult.Status.FAIL) and item.status not in _PERSON_DECIDED:
         passed = result.status == ProbeResult.Status.PASS
-        drifted = (not passed and release.state == Release.State.APPROVED
-                   and (item.probe_status == ProbeResult.Status.PASS or item.status == ReleaseItem.Status.DONE))
-        item.status = ReleaseItem.Status.DONE if passed else ReleaseItem.Status.FAILED
-        item.decided_by_probe = True
-        item.regressed = drifted or (item.regressed and not passed)
-    item.probe_status, item.probe_checked_at = result.status, now
-    after = {"status": item.status, "probe_status": item.probe_status, "regressed": item.regressed}
-    if after == before:
+        regressed = (not passed and release.state == Release.State.APPROVED
+                     and (item.probe_status == ProbeResult.Status.PASS or item.status == ReleaseItem.Status.DONE))
+        changes |= {"status": ReleaseItem.Status.DONE if passed else ReleaseItem.Status.FAILED,
+                    "decided_by_probe": True, "regressed": regressed or (item.regressed and not passed)}
+    if all(getattr(item, name) == value for name, value in changes.items() if name != "probe_checked_at"):
         # Checked again, same verdict: refresh when, without a new version (which would make a person's
         # open edit form conflict for nothing).
-        ReleaseItem.objects.filter(pk=item.pk).update(probe_checked_at=now)
+        item_record_check(item=item, checked_at=now)
         return "unchanged"
-    if not item.bump(by=None, fields=["status", "decided_by_probe", "probe_status", "probe_checked_at",
-                                      "regressed"]):
-        return "conflict"
-    record("probes.item.decided", actor=None, obj=item, release=release, before=before,
-           after={**after, "run": result.run_id, "result": result.pk, "probe": result.probe_id,
-                  "summary": result.summary})
-    if drifted:
-        if not release.drifted:
-            release.drifted = True
-            release.save(update_fields=["drifted", "updated_at"])
-        record("probes.release.drifted", actor=None, obj=release, release=release,
-               after={"item": item.key, "probe": result.probe_id, "run": result.run_id,
-                      "summary": result.summary})
-    on_item_changed(item, by=None)
+    item_change(item=item, changes=changes, by=None, expected_version=item.version, source=Source.PROBE,
+                detail={"run": result.run_id, "result": result.pk, "probe": result.probe_id,
+                        "summary": result.summary})
     return "changed"
 
 

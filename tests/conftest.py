@@ -1,8 +1,11 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from checklists.models import Role, Team
 from tests.celery_workers import broker, workers  # noqa: F401 (fixtures for worker integration tests)
-from tests.factories import UserFactory, member, seed_release
+from tests.factories import UserFactory, complete_all, member, seed_release
 
 
 @pytest.fixture(autouse=True)
@@ -48,3 +51,30 @@ def outbox(settings):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     mail.outbox = []
     return mail.outbox
+
+
+@pytest.fixture
+def approvers(seed_teams, people):
+    """Someone for each seed requirement: Platform, Security (people['approver']), Product owner."""
+    return {
+        "Platform": member("pat", seed_teams["platform"], Role.APPROVER),
+        "Security": people["approver"],
+        "Product owner": member("paula", seed_teams["release"], Role.APPROVER),
+    }
+
+
+@pytest.fixture
+def ready_release(release):
+    complete_all(release)
+    return release
+
+
+@pytest.fixture
+def tomorrow():
+    return timezone.localdate() + datetime.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

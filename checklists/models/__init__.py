@@ -1,6 +1,6 @@
 from checklists.models.audit import AuditEvent
 from checklists.models.evidence import Comment, Evidence, Waiver
-from checklists.models.releases import Release, ReleaseItem
+from checklists.models.releases import ItemOverride, Release, ReleaseItem
 from checklists.models.signoff import Approval, Report, SignoffRequirement
 from checklists.models.teams import Membership, Role, Team
 from checklists.models.templates import ChecklistTemplate, Severity, TemplateItem, TemplateSection, TemplateVersion
@@ -11,6 +11,7 @@ __all__ = [
     "ChecklistTemplate",
     "Comment",
     "Evidence",
+    "ItemOverride",
     "Membership",
     "Release",
     "ReleaseItem",

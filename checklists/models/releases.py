@@ -64,10 +64,21 @@ class ItemStatus(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", "Not applicable"
 
 
+class ProbeStatus(models.TextChoices):
+    """The last outcome a probe reported for an item ("" when no probe has judged it)."""
+
+    NONE = "", "Not probed"
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+    ERROR = "error", "Error"
+    SKIP = "skip", "Skip"
+
+
 class ReleaseItem(models.Model):
     """A template item instantiated for one release; its text is a snapshot of the template's."""
 
     Status = ItemStatus
+    ProbeStatus = ProbeStatus
 
     COMPLETE = (Status.DONE, Status.NOT_APPLICABLE, Status.WAIVED)
 
@@ -95,7 +106,7 @@ class ReleaseItem(models.Model):
     # Optimistic locking: every change bumps it; a save that expected an older version is refused.
     version = models.PositiveIntegerField(default=1)
     decided_by_probe = models.BooleanField(default=False)
-    probe_status = models.CharField(max_length=10, blank=True)  # last outcome: pass, fail, error, skip
+    probe_status = models.CharField(max_length=10, blank=True, choices=ProbeStatus.choices)
     probe_checked_at = models.DateTimeField(null=True, blank=True)
     regressed = models.BooleanField(default=False)  # passed at approval, fails now
     completed_by = models.ForeignKey(
@@ -153,3 +164,27 @@ class ReleaseItem(models.Model):
             self.changed_by = by
             self.changed_at = now
         return updated
+
+
+class ItemOverride(models.Model):
+    """A person set an item that a probe failed to done or not applicable: a decision, with its reason.
+
+    Append-only, written by the item entry point in the same transaction as the change; the probe's
+    summary and findings are copied as they stood, so the record survives later probe runs.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="overrides")
+    item = models.ForeignKey(ReleaseItem, on_delete=models.CASCADE, related_name="overrides")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    from_status = models.CharField(max_length=20, choices=ItemStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ItemStatus.choices)
+    probe_summary = models.CharField(max_length=500, blank=True)
+    probe_findings = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["release", "created_at"]
+
+    def __str__(self):
+        return f"{self.item.key} overridden to {self.to_status} by {self.by}"

@@ -15,6 +15,8 @@ class SignoffRequirement(models.Model):
     # Empty means the whole release; otherwise the approval covers these sections only.
     sections = models.ManyToManyField("checklists.TemplateSection", blank=True, related_name="+")
     order = models.PositiveIntegerField(default=0)
+    # Copied from the template version's defaults: removing or weakening it needs an admin.
+    from_template = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["release", "order", "pk"]
@@ -70,6 +72,12 @@ class ReportState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ReportFormat(models.TextChoices):
+    PDF = "pdf", "PDF"
+    JSON = "json", "JSON"
+    MARKDOWN = "md", "Markdown"
+
+
 class Report(models.Model):
     """An archived export of a release, with the manifest hash printed in it.
 
@@ -78,9 +86,10 @@ class Report(models.Model):
     """
 
     State = ReportState
+    Format = ReportFormat
 
     release = models.ForeignKey("checklists.Release", on_delete=models.PROTECT, related_name="reports")
-    format = models.CharField(max_length=10)  # pdf, json, md
+    format = models.CharField(max_length=10, choices=ReportFormat.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)  # why a failed report failed, for the person who asked
     file = models.FileField(upload_to="reports/%Y/%m/", max_length=300, blank=True)

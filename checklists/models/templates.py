@@ -10,9 +10,22 @@ class Severity(models.TextChoices):
     LOW = "low", "Low"
 
 
+class OverridePolicy(models.TextChoices):
+    """What a person must give to set an item a probe failed to done or not applicable."""
+
+    REASON = "reason", "A reason, recorded as an override"
+    WAIVER = "waiver", "A granted waiver (no override)"
+
+
 class ChecklistTemplate(models.Model):
+    OverridePolicy = OverridePolicy
+
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    override_policy = models.CharField(max_length=10, choices=OverridePolicy.choices, default=OverridePolicy.REASON)
+    # Off by default: each sign-off requirement of a release is decided by a different person.
+    one_person_many_requirements = models.BooleanField(
+        default=False, help_text="Allow one person to decide several sign-off requirements of a release.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

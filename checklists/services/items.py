@@ -1,8 +1,11 @@
 """Changing release items: status, owner, assignee, due date, evidence and comments.
 
-Every function checks the permission, runs in one transaction, writes one audit event with before and
-after, and tells sign-off that the item changed. Field changes go through `ReleaseItem.bump()`, the
-optimistic lock: a change made against an older version raises `ItemConflict` and saves nothing.
+`item_change` is the one door for every change to a release item, whoever makes it (a person in the
+browser or the API, a probe run, a waiver): it checks the permission, locks in the one order (item row,
+then release row, then the audit chain's lock inside `record`), checks the optimistic lock, writes one
+audit event with before and after, records an override of a failed probe, flags drift, tells sign-off
+(which supersedes the approvals the change voids), and announces voided approvals. Nothing else writes
+a release item's workflow fields.
 """
 import datetime
 import hashlib
@@ -14,13 +17,14 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 import filetype
 
 from checklists import permissions
 from checklists.audit import record
-from checklists.models import Comment, Evidence, ReleaseItem, Team
+from checklists.models import ChecklistTemplate, Comment, Evidence, ItemOverride, Release, ReleaseItem, Team
 from checklists.services import notifications, signoff
 
 # What a person may set by hand. "waived" is only reached through a granted waiver (sign-off flow).
@@ -28,10 +32,44 @@ SETTABLE_STATUSES = [s for s in ReleaseItem.Status if s != ReleaseItem.Status.WA
 FILENAME_MAX = 120
 COMMENT_MAX = 20_000
 NOTE_MAX = 20_000
+REASON_MAX = 2_000
+
+
+class Source:
+    """Who asks for a change: it decides which permission applies and whether it can be drift."""
+
+    PERSON = "person"  # the browser or the API, with the person's permissions
+    PROBE = "probe"  # a probe run's verdict
+    WAIVER = "waiver"  # a waiver granted or revoked (the waiver service checked who)
+    EXPIRY = "expiry"  # a waiver's date came
+    SYSTEM = (PROBE, EXPIRY)  # changes nobody chose: after approval, they are drift
+
+
+# The fields each source may write. Probe bookkeeping is never set by a person, and the other way round.
+PERSON_FIELDS = {"status", "owner_team", "assignee", "due_date"}
+PROBE_FIELDS = {"status", "decided_by_probe", "probe_status", "probe_checked_at", "regressed"}
+WAIVER_FIELDS = {"status"}
+_ALLOWED = {Source.PERSON: PERSON_FIELDS, Source.PROBE: PROBE_FIELDS, Source.WAIVER: WAIVER_FIELDS,
+            Source.EXPIRY: WAIVER_FIELDS}
+
+# The audit action of a change by the fields it touches: one event per change, named by its main field.
+_ACTIONS = (
+    ("status", "checklists.item.status_changed"),
+    ("assignee", "checklists.item.assigned"),
+    ("owner_team", "checklists.item.owner_team_changed"),
+    ("due_date", "checklists.item.due_date_changed"),
+)
+ACTION_PROBE = "probes.item.decided"
+ACTION_OVERRIDE = "checklists.item.overridden"
 
 
 class ItemError(ValueError):
-    """The change is not valid (unknown status, bad link, file too large); the message says why."""
+    """The change is not valid (unknown status, bad link, file too large); the message says why and
+    `code` names the rule, for callers that branch on it."""
+
+    def __init__(self, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(eq=False)
@@ -43,11 +81,24 @@ class ItemConflict(Exception):
     current: str  # the current value of the field, for people
     changed_by: str
     changed_at: datetime.datetime | None
+    code = "conflict"
 
     def __str__(self):
         when = self.changed_at.strftime("%Y-%m-%d %H:%M:%S %Z") if self.changed_at else "just now"
         return (f"Not saved: {self.changed_by} changed this item at {when}. "
-                f"{_LABELS[self.field]} is now “{self.current}”. Review it and try again.")
+                f"{_LABELS.get(self.field, self.field)} is now “{self.current}”. Review it and try again.")
+
+
+@dataclass(eq=False)
+class VoidsApprovals(Exception):
+    """The change would supersede live approvals and the caller has not confirmed it: nothing was saved."""
+
+    approvals: list
+    code = "voids_approvals"
+
+    def __str__(self):
+        names = ", ".join(f"{a.requirement.name} ({_who(a.approver)})" for a in self.approvals)
+        return f"Saving voids {len(self.approvals)} approval(s): {names}. Confirm to save anyway."
 
 
 _LABELS = {"status": "Status", "assignee": "Assignee", "owner_team": "Owner team", "due_date": "Due date"}
@@ -66,37 +117,7 @@ def _audit_value(item: ReleaseItem, field: str):
     if field == "owner_team":
         return item.owner_team.slug if item.owner_team else None
     value = getattr(item, field)
-    return value.isoformat() if isinstance(value, datetime.date) else value
-
-
-def _change(*, item: ReleaseItem, by, expected_version: int, field: str, value, action: str,
-            extra_fields: dict | None = None) -> ReleaseItem:
-    """Set one field under the optimistic lock. Costs: a locking read, the UPDATE, the audit event."""
-    permissions.require_change(by, item)
-    with transaction.atomic():
-        # Read the row as it is now (not as the caller read it) so `before` and a conflict are exact.
-        current = (ReleaseItem.objects.select_for_update(of=("self",))
-                   .select_related("changed_by", "assignee", "owner_team").get(pk=item.pk))
-        if current.version != expected_version:
-            current.release = item.release
-            raise ItemConflict(item=current, field=field, current=_display(current, field),
-                               changed_by=_who(current.changed_by), changed_at=current.changed_at)
-        signoff.lock_release_for_item_change(item.release_id)
-        before = _audit_value(current, field)
-        for name in ("status", "assignee", "owner_team", "due_date", "completed_by", "decided_by_probe"):
-            setattr(item, name, getattr(current, name))
-        item.version = current.version
-        setattr(item, field, value)
-        for name, extra in (extra_fields or {}).items():
-            setattr(item, name, extra)
-        if not item.bump(by=by, fields=[field, *(extra_fields or {})]):  # lost a race after the read
-            current = ReleaseItem.objects.select_related("changed_by").get(pk=item.pk)
-            raise ItemConflict(item=current, field=field, current=_display(current, field),
-                               changed_by=_who(current.changed_by), changed_at=current.changed_at)
-        record(action, actor=by, obj=item, release=item.release,
-               before={field: before}, after={field: _audit_value(item, field), "version": item.version})
-        signoff.on_item_changed(item, by=by)
-    return item
+    return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else value
 
 
 def _who(user) -> str:
@@ -105,36 +126,196 @@ def _who(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def item_set_status(*, item: ReleaseItem, status: str, by, expected_version: int) -> ReleaseItem:
-    if status == ReleaseItem.Status.WAIVED:
-        raise ItemError("An item becomes waived only through a granted waiver: request one instead.")
-    if status not in SETTABLE_STATUSES:
-        raise ItemError(f"“{status}” is not a status.")
-    # A person deciding the status takes it over from the probe; done records who completed it.
-    extra = {"completed_by": by if status == ReleaseItem.Status.DONE else None, "decided_by_probe": False}
-    return _change(item=item, by=by, expected_version=expected_version, field="status", value=status,
-                   action="checklists.item.status_changed", extra_fields=extra)
+def _conflict(current: ReleaseItem, field: str) -> ItemConflict:
+    return ItemConflict(item=current, field=field, current=_display(current, field),
+                        changed_by=_who(current.changed_by), changed_at=current.changed_at)
 
 
-def item_assign(*, item: ReleaseItem, assignee, by, expected_version: int) -> ReleaseItem:
-    if assignee is not None and not permissions.can_assign_to(by, item, assignee):
+def item_change(*, item: ReleaseItem, changes: dict, by, expected_version: int | None,
+                source: str = Source.PERSON, reason: str = "", confirm_void: bool = True,
+                via: str = "", detail: dict | None = None, action: str = "") -> ReleaseItem:
+    """Apply `changes` ({field: value}) to `item` as one audited change, or raise and save nothing.
+
+    `expected_version` is the version the caller's form or verdict was based on (None: the current
+    one, for waivers that lock the item themselves). A person's status change to done or not
+    applicable on an item a probe failed is an override and needs `reason` (or, by the template's
+    policy, a waiver instead). With `confirm_void=False`, a change that would void live approvals
+    raises VoidsApprovals instead of saving. `via` names the API token, `detail` adds to the audit
+    event (a probe run's result), `action` names the event when the caller's is more telling. Costs: two locking reads, the UPDATE, the audit event (3 queries),
+    and the sign-off check when the status changes.
+    """
+    unknown = set(changes) - _ALLOWED[source]
+    if unknown:
+        raise ItemError(f"{', '.join(sorted(unknown))} cannot be changed here.", code="field_not_allowed")
+    if source == Source.PERSON:
         permissions.require_change(by, item)
-        raise ItemError(f"{assignee.get_username()} cannot be assigned: engineers assign within the owning team.")
-    item = _change(item=item, by=by, expected_version=expected_version, field="assignee", value=assignee,
-                   action="checklists.item.assigned")
+    with transaction.atomic():
+        current = (ReleaseItem.objects.select_for_update(of=("self",))
+                   .select_related("changed_by", "assignee", "owner_team").get(pk=item.pk))
+        if expected_version is not None and current.version != expected_version:
+            current.release = item.release
+            raise _conflict(current, next(iter(changes), "status"))
+        release = signoff.lock_release_for_item_change(current.release_id)
+        current.release = release
+        wanted = {name: value for name, value in changes.items() if getattr(current, name) != value}
+        if not wanted:
+            _copy(current, item)
+            return item
+        was_complete = current.is_complete
+        override = _override_needed(current, wanted, source=source, reason=reason)
+        before = {name: _audit_value(current, name) for name in wanted}
+        for name, value in wanted.items():
+            setattr(current, name, value)
+        fields = list(wanted)
+        if "status" in wanted and source != Source.PROBE:
+            # A person (or a waiver) deciding the status takes it over from the probe.
+            current.decided_by_probe = False
+            current.completed_by = by if current.status in ReleaseItem.COMPLETE else None
+            fields += ["decided_by_probe", "completed_by"]
+        if "status" in wanted and source == Source.PERSON and not confirm_void:
+            voided = signoff.approvals_voided_by(current)
+            if voided:
+                raise VoidsApprovals(approvals=voided)
+        if not current.bump(by=by, fields=fields):  # cannot happen under the row lock; never overwrite
+            raise ItemError("The item changed while saving. Nothing was saved; try again.", code="conflict")
+        after = {name: _audit_value(current, name) for name in wanted}
+        after["version"] = current.version
+        if source != Source.PERSON:
+            after["source"] = source
+        if reason:
+            after["reason"] = reason
+        if via:
+            after["via"] = via
+        record(action or (ACTION_PROBE if source == Source.PROBE else _action(wanted)), actor=by, obj=current,
+               release=release, before=before, after={**after, **(detail or {})})
+        if override:
+            _record_override(current, by=by, reason=reason, from_status=before["status"])
+        if "status" in wanted:
+            _status_changed(current, by=by, source=source, was_complete=was_complete, reason=reason)
+    _copy(current, item)
+    return item
+
+
+def _copy(current: ReleaseItem, item: ReleaseItem) -> None:
+    """Give the caller's object the row as saved, so it can go on (a second change, a response)."""
+    for name in ("status", "assignee", "owner_team", "due_date", "completed_by", "decided_by_probe",
+                 "probe_status", "probe_checked_at", "regressed", "version", "changed_by", "changed_at"):
+        setattr(item, name, getattr(current, name))
+    item.release = current.release
+
+
+def _action(wanted: dict) -> str:
+    return next(action for name, action in _ACTIONS if name in wanted)
+
+
+def _override_needed(current: ReleaseItem, wanted: dict, *, source: str, reason: str) -> bool:
+    """A person completing an item whose last probe verdict is a failure overrides the machine."""
+    completing = wanted.get("status") in (ReleaseItem.Status.DONE, ReleaseItem.Status.NOT_APPLICABLE)
+    if source != Source.PERSON or not completing or current.probe_status != ReleaseItem.ProbeStatus.FAIL:
+        return False
+    policy = current.release.template_version.template.override_policy
+    if policy == ChecklistTemplate.OverridePolicy.WAIVER:
+        raise ItemError("A probe failed this item, and this checklist does not accept overrides: "
+                        "fix what the probe found, or request a waiver.", code="override_needs_waiver")
+    if not reason.strip():
+        raise ItemError("A probe failed this item: say why you override its finding (the reason goes on "
+                        "record, in the sign-off review and the report).", code="override_needs_reason")
+    if len(reason) > REASON_MAX:
+        raise ItemError(f"A reason holds at most {REASON_MAX} characters.", code="reason_too_long")
+    return True
+
+
+def _record_override(item: ReleaseItem, *, by, reason: str, from_status: str) -> None:
+    """The override, with the probe's verdict as it stood (the latest failing probe evidence)."""
+    latest = (item.evidence.filter(kind=Evidence.Kind.PROBE, probe_result__status="fail")
+              .select_related("probe_result").order_by("-created_at").first())
+    summary = latest.probe_result.summary if latest else ""
+    findings = list(latest.probe_result.findings[:50]) if latest else []
+    override = ItemOverride.objects.create(release=item.release, item=item, by=by, reason=reason.strip(),
+                                           from_status=from_status, to_status=item.status,
+                                           probe_summary=summary[:500], probe_findings=findings)
+    record(ACTION_OVERRIDE, actor=by, obj=item, release=item.release,
+           after={"override": override.pk, "to": item.status, "reason": override.reason,
+                  "probe_summary": override.probe_summary, "findings": len(findings)})
+
+
+def _status_changed(item: ReleaseItem, *, by, source: str, was_complete: bool, reason: str) -> None:
+    """What a status change does beyond the item: drift, then sign-off, then the notices."""
+    release = item.release
+    drifted = (source in Source.SYSTEM and release.state == Release.State.APPROVED
+               and was_complete and not item.is_complete)
+    if drifted:
+        signoff.release_mark_drifted(release, by=by, reason=f"{item.key} is {item.get_status_display().lower()} "
+                                                               f"after approval.")
+    voided = signoff.on_item_changed(item, by=by, reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
+    if voided:
+        notifications.approvals_voided(voided, item=item, by=by)
+
+
+def item_set_status(*, item: ReleaseItem, status: str, by, expected_version: int, reason: str = "",
+                    confirm_void: bool = True, via: str = "") -> ReleaseItem:
+    if status == ReleaseItem.Status.WAIVED:
+        raise ItemError("An item becomes waived only through a granted waiver: request one instead.",
+                        code="waived_needs_waiver")
+    if status not in SETTABLE_STATUSES:
+        raise ItemError(f"“{status}” is not a status.", code="unknown_status")
+    return item_change(item=item, changes={"status": status}, by=by, expected_version=expected_version,
+                       reason=reason, confirm_void=confirm_void, via=via)
+
+
+def item_assign(*, item: ReleaseItem, assignee, by, expected_version: int, via: str = "") -> ReleaseItem:
+    _check_assignee(item, assignee, by=by)
+    item = item_change(item=item, changes={"assignee": assignee}, by=by, expected_version=expected_version,
+                       via=via)
     notifications.item_assigned(item, by=by)
     return item
 
 
-def item_set_owner_team(*, item: ReleaseItem, team: Team | None, by, expected_version: int) -> ReleaseItem:
-    return _change(item=item, by=by, expected_version=expected_version, field="owner_team", value=team,
-                   action="checklists.item.owner_team_changed")
+def _check_assignee(item: ReleaseItem, assignee, *, by) -> None:
+    if assignee is not None and not permissions.can_assign_to(by, item, assignee):
+        permissions.require_change(by, item)
+        raise ItemError(f"{assignee.get_username()} cannot be assigned: they cannot work on this item.",
+                        code="assignee_not_allowed")
 
 
-def item_set_due_date(*, item: ReleaseItem, due_date: datetime.date | None, by,
-                      expected_version: int) -> ReleaseItem:
-    return _change(item=item, by=by, expected_version=expected_version, field="due_date", value=due_date,
-                   action="checklists.item.due_date_changed")
+def item_set_owner_team(*, item: ReleaseItem, team: Team | None, by, expected_version: int,
+                        via: str = "") -> ReleaseItem:
+    return item_change(item=item, changes={"owner_team": team}, by=by, expected_version=expected_version, via=via)
+
+
+def item_set_due_date(*, item: ReleaseItem, due_date: datetime.date | None, by, expected_version: int,
+                      via: str = "") -> ReleaseItem:
+    return item_change(item=item, changes={"due_date": due_date}, by=by, expected_version=expected_version,
+                       via=via)
+
+
+def item_update(*, item: ReleaseItem, changes: dict, by, expected_version: int, reason: str = "",
+                confirm_void: bool = True, via: str = "") -> ReleaseItem:
+    """Several fields of one item in one change (the item form): one audit event, one version."""
+    if "status" in changes:
+        status = changes["status"]
+        if status == ReleaseItem.Status.WAIVED or status not in SETTABLE_STATUSES:
+            raise ItemError("An item becomes waived only through a granted waiver: request one instead."
+                            if status == ReleaseItem.Status.WAIVED else f"“{status}” is not a status.",
+                            code="unknown_status")
+    if "assignee" in changes:
+        _check_assignee(item, changes["assignee"], by=by)
+    old_assignee = item.assignee_id
+    item = item_change(item=item, changes=changes, by=by, expected_version=expected_version, reason=reason,
+                       confirm_void=confirm_void, via=via)
+    if "assignee" in changes and item.assignee_id != old_assignee:
+        notifications.item_assigned(item, by=by)
+    return item
+
+
+def item_record_check(*, item: ReleaseItem, checked_at: datetime.datetime) -> None:
+    """A probe judged the item again with the same verdict: only when it was last checked moves.
+
+    No new version (a person's open form should not conflict for nothing) and no audit event of its
+    own: the probe run's result row and its "probes.run.finished" event record the check.
+    """
+    ReleaseItem.objects.filter(pk=item.pk).update(probe_checked_at=checked_at)
+    item.probe_checked_at = checked_at
 
 
 # Bulk changes: a release manager sets the owning team, assignee or due date of many items at once.
@@ -153,47 +334,43 @@ class BulkResult:
 def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP, assignee=KEEP,
                       due_date=KEEP) -> BulkResult:
     """Set the given fields on the items `versions` names (item id -> the version the form was loaded
-    with), in one transaction, one audit event per changed item. An item changed since then is not
-    touched: it comes back in `conflicts`, with who changed it and its current value. Release manager
-    of the release or admin only. Costs a locking read, then per changed item an UPDATE and an audit
-    event (3 queries) plus the sign-off check."""
+    with), in one transaction, one audit event per changed item, each through `item_change`. An item
+    changed since then is not touched: it comes back in `conflicts`, with who changed it and its
+    current value. Release manager of the release or admin only."""
     permissions.require_manage_release(by, release)
     wanted = {name: value for name, value in
               (("owner_team", owner_team), ("assignee", assignee), ("due_date", due_date)) if value is not KEEP}
     if not wanted:
-        raise ItemError("Choose an owner team, an assignee or a due date to set.")
+        raise ItemError("Choose an owner team, an assignee or a due date to set.", code="nothing_to_set")
     if not versions:
-        raise ItemError("There are no items to change.")
+        raise ItemError("There are no items to change.", code="no_items")
     result = BulkResult(changed=[], unchanged=[], conflicts=[])
     with transaction.atomic():
-        rows = list(ReleaseItem.objects.select_for_update(of=("self",))
-                    .select_related("changed_by", "assignee", "owner_team")
+        rows = list(ReleaseItem.objects.select_related("changed_by", "assignee", "owner_team")
                     .filter(release=release, pk__in=versions).order_by("pk"))
         if len(rows) != len(versions):
-            raise ItemError("Some of those items are not part of this release. Nothing was saved.")
-        signoff.lock_release_for_item_change(release.pk)
+            raise ItemError("Some of those items are not part of this release. Nothing was saved.",
+                            code="not_in_release")
         if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
-            raise ItemError(f"{wanted['assignee'].get_username()} cannot be assigned: they are in no team.")
+            raise ItemError(f"{wanted['assignee'].get_username()} cannot be assigned: they are in no team.",
+                            code="assignee_not_allowed")
         for item in rows:
             item.release = release
+            changes = {name: value for name, value in wanted.items() if getattr(item, name) != value}
             if item.version != versions[item.pk]:
                 field = next(iter(wanted))
-                result.conflicts.append(ItemConflict(item=item, field=field, current=_display(item, field),
-                                                     changed_by=_who(item.changed_by), changed_at=item.changed_at))
+                result.conflicts.append(_conflict(item, field))
                 continue
-            fields = [name for name, value in wanted.items() if getattr(item, name) != value]
-            if not fields:
+            if not changes:
                 result.unchanged.append(item)
                 continue
-            before = {name: _audit_value(item, name) for name in fields}
-            for name in fields:
-                setattr(item, name, wanted[name])
-            if not item.bump(by=by, fields=fields):  # cannot happen under the row lock; never overwrite
-                raise ItemError("An item changed while saving. Nothing was saved; try again.")
-            record("checklists.item.bulk_updated", actor=by, obj=item, release=release, before=before,
-                   after={**{name: _audit_value(item, name) for name in fields}, "version": item.version})
-            signoff.on_item_changed(item, by=by)
-            if "assignee" in fields:
+            try:
+                item_change(item=item, changes=changes, by=by, expected_version=versions[item.pk],
+                            action="checklists.item.bulk_updated")
+            except ItemConflict as conflict:
+                result.conflicts.append(conflict)
+                continue
+            if "assignee" in changes:
                 notifications.item_assigned(item, by=by)
             result.changed.append(item)
     return result
@@ -203,13 +380,18 @@ def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP,
 # form should conflict with new evidence), but sign-off hears about it.
 
 
-def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by) -> Evidence:
-    signoff.lock_release_for_item_change(item.release_id)
-    record("checklists.evidence.added", actor=by, obj=item, release=item.release, after={
-        "evidence": evidence.pk, "kind": evidence.kind, "sha256": evidence.sha256, "filename": evidence.filename,
-        "size": evidence.size, "content_type": evidence.content_type, "url": evidence.url,
-    })
-    signoff.on_item_changed(item, by=by)
+def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by, via: str = "") -> Evidence:
+    """Evidence is part of the approved state (its hash is), so adding it tells sign-off."""
+    after = {"evidence": evidence.pk, "kind": evidence.kind, "sha256": evidence.sha256,
+             "filename": evidence.filename, "size": evidence.size, "content_type": evidence.content_type,
+             "url": evidence.url}
+    if via:
+        after["via"] = via
+    signoff.lock_release_for_item_change(item.release_id)  # the lock order: release row before the audit lock
+    record("checklists.evidence.added", actor=by, obj=item, release=item.release, after=after)
+    voided = signoff.on_item_changed(item, by=by)
+    if voided:
+        notifications.approvals_voided(voided, item=item, by=by)
     return evidence
 
 
@@ -226,7 +408,7 @@ def clean_filename(name: str) -> str:
     return cleaned
 
 
-def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
+def evidence_add_file(*, item: ReleaseItem, upload, by, via: str = "") -> Evidence:
     """Store an uploaded file under its SHA-256 (hashed while streaming) and record it. Costs file I/O."""
     permissions.require_change(by, item)
     limit = settings.READINESS_MAX_UPLOAD_BYTES
@@ -256,7 +438,7 @@ def evidence_add_file(*, item: ReleaseItem, upload, by) -> Evidence:
             upload.seek(0)
             evidence.file.save(name, File(upload), save=False)
         evidence.save()
-        return _evidence_added(evidence, item=item, by=by)
+        return _evidence_added(evidence, item=item, by=by, via=via)
 
 
 def too_large_message() -> str:
@@ -274,7 +456,7 @@ def _mb(size: int) -> str:
 _link_validator = URLValidator(schemes=["http", "https"])
 
 
-def evidence_add_link(*, item: ReleaseItem, url: str, by) -> Evidence:
+def evidence_add_link(*, item: ReleaseItem, url: str, by, via: str = "") -> Evidence:
     permissions.require_change(by, item)
     url = (url or "").strip()
     try:
@@ -285,10 +467,10 @@ def evidence_add_link(*, item: ReleaseItem, url: str, by) -> Evidence:
                         created_by=by)
     with transaction.atomic():
         evidence.save()
-        return _evidence_added(evidence, item=item, by=by)
+        return _evidence_added(evidence, item=item, by=by, via=via)
 
 
-def evidence_add_note(*, item: ReleaseItem, text: str, by) -> Evidence:
+def evidence_add_note(*, item: ReleaseItem, text: str, by, via: str = "") -> Evidence:
     permissions.require_change(by, item)
     text = (text or "").strip()
     if not text:
@@ -299,14 +481,14 @@ def evidence_add_note(*, item: ReleaseItem, text: str, by) -> Evidence:
                         size=len(text.encode()), created_by=by)
     with transaction.atomic():
         evidence.save()
-        return _evidence_added(evidence, item=item, by=by)
+        return _evidence_added(evidence, item=item, by=by, via=via)
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def comment_add(*, item: ReleaseItem, body: str, by) -> Comment:
+def comment_add(*, item: ReleaseItem, body: str, by, via: str = "") -> Comment:
     permissions.require_comment(by, item)
     body = (body or "").strip()
     if not body:
@@ -317,6 +499,6 @@ def comment_add(*, item: ReleaseItem, body: str, by) -> Comment:
         signoff.lock_release_for_item_change(item.release_id)
         comment = Comment.objects.create(item=item, author=by, body=body)
         record("checklists.comment.added", actor=by, obj=item, release=item.release,
-               after={"comment": comment.pk, "sha256": _sha(body)})
-        signoff.on_item_changed(item, by=by)
+               after={"comment": comment.pk, "sha256": _sha(body), **({"via": via} if via else {})})
+    # A comment is not part of the state an approval vouches for: it supersedes nothing.
     return comment

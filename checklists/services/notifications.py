@@ -85,3 +85,23 @@ def item_assigned(item, *, by=None) -> None:
     _send([item.assignee], f"[Readiness] Assigned to you: {item.key} ({item.release})",
           "signoff/email/item_assigned.txt", {"item": item, "release": item.release, "by": by,
                                               "url": _url("item-detail", item.release_id, item.pk)})
+
+
+def approvals_voided(approvals, *, item, by=None) -> None:
+    """For the item entry point: tell the approvers whose decisions a change voided, and the release
+    manager, what changed and who changed it. Call inside the changing transaction."""
+    release = item.release
+    who = (by.get_full_name() or by.get_username()) if by is not None else "a probe or the system"
+    _send([a.approver for a in approvals] + [release.release_manager],
+          f"[Readiness] {len(approvals)} approval(s) voided: {item.text[:60]} ({release})",
+          "signoff/email/approvals_voided.txt",
+          {"approvals": approvals, "item": item, "release": release, "who": who,
+           "url": _url("signoff-detail", release.pk)})
+
+
+def requirements_changed(release, *, by, what: str) -> None:
+    """Sign-off requirements changed after sign-off opened: every decision is void; say so."""
+    _send(approvers_for(release) + [release.release_manager],
+          f"[Readiness] Sign-off requirements changed: {release}", "signoff/email/requirements_changed.txt",
+          {"release": release, "what": what, "who": by.get_full_name() or by.get_username(),
+           "url": _url("signoff-detail", release.pk)})

@@ -54,7 +54,7 @@ def _copy_signoff_defaults(release: Release, template_version: TemplateVersion) 
     for order, spec in enumerate(defaults):
         requirement = SignoffRequirement.objects.create(
             release=release, name=spec["name"], role=spec.get("role", ""), team=teams.get(spec.get("team")),
-            order=order,
+            order=order, from_template=True,
         )
         scoped = [sections[key] for key in spec.get("sections", []) if key in sections]
         if scoped:

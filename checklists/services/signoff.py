@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from checklists import permissions
 from checklists.audit import canonical_json, record
-from checklists.models import Approval, Evidence, Release, ReleaseItem, SignoffRequirement, TemplateSection, Waiver
+from checklists.models import Approval, AuditEvent, Evidence, Release, ReleaseItem, SignoffRequirement, TemplateSection, Waiver
 
 SIGNOFF_STATES = (Release.State.AWAITING_SIGNOFF, Release.State.APPROVED, Release.State.REJECTED)
 OPENABLE_STATES = (Release.State.DRAFT, Release.State.IN_PROGRESS)
@@ -26,9 +26,10 @@ OPENABLE_STATES = (Release.State.DRAFT, Release.State.IN_PROGRESS)
 class SignoffError(ValueError):
     """The sign-off step cannot be taken as asked; the message says why, `blockers` what stops it."""
 
-    def __init__(self, message: str, blockers: "Blockers | None" = None):
+    def __init__(self, message: str, blockers: "Blockers | None" = None, code: str = "invalid"):
         super().__init__(message)
         self.blockers = blockers
+        self.code = "blocked" if blockers else code
 
 
 # --- What blocks sign-off ------------------------------------------------------------------------
@@ -121,14 +122,36 @@ def _require_manager(release: Release, by) -> None:
         raise PermissionDenied("Only the release's manager changes its sign-off.")
 
 
-def _require_editable(release: Release) -> None:
-    if release.state not in OPENABLE_STATES:
-        raise SignoffError("Sign-off requirements can be changed only before sign-off opens.")
+def _requirements_changed(release: Release, *, by, what: str) -> None:
+    """Requirements are fixed once sign-off opens: changing one afterwards voids every decision and
+    takes the release back to work (sign-off must be opened again), audited, and the approvers hear."""
+    from checklists.services import notifications
+
+    if release.state not in SIGNOFF_STATES:
+        return
+    reason = f"Sign-off requirements changed by {by.get_username()}: {what}"
+    live = release.approvals.filter(superseded_at__isnull=True).select_related("requirement")
+    _supersede(live, reason=reason, by=by, release=release)
+    _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.reopened", reason=reason)
+    notifications.requirements_changed(release, by=by, what=what)
+
+
+def _weakens(requirement: SignoffRequirement, *, role, team, sections) -> bool:
+    """A template requirement asks for less when its role or team changes or its scope narrows."""
+    scoped = set(requirement.sections.values_list("pk", flat=True))
+    return (role != requirement.role or getattr(team, "pk", None) != requirement.team_id
+            or {s.pk for s in sections} != scoped)
+
+
+def _require_admin_for_template(requirement: SignoffRequirement, by, what: str) -> None:
+    if requirement.from_template and not permissions.is_admin(by):
+        raise PermissionDenied(f"“{requirement.name}” comes from the checklist template: only an admin {what} it.")
 
 
 def _requirement_snapshot(requirement: SignoffRequirement) -> dict:
     return {"name": requirement.name, "role": requirement.role, "team": requirement.team.slug if requirement.team else "",
-            "sections": sorted(requirement.sections.values_list("key", flat=True))}
+            "sections": sorted(requirement.sections.values_list("key", flat=True)),
+            "from_template": requirement.from_template}
 
 
 def _validate_requirement(release, *, name, role, team, sections, exclude_pk=None):
@@ -152,7 +175,6 @@ def _validate_requirement(release, *, name, role, team, sections, exclude_pk=Non
 def requirement_create(*, release: Release, by, name: str, role: str = "", team=None, sections=()) -> SignoffRequirement:
     release = Release.objects.select_for_update().get(pk=release.pk)
     _require_manager(release, by)
-    _require_editable(release)
     name = _validate_requirement(release, name=name, role=role, team=team, sections=sections)
     last = release.requirements.order_by("-order").values_list("order", flat=True).first()
     requirement = SignoffRequirement.objects.create(release=release, name=name, role=role, team=team,
@@ -160,6 +182,7 @@ def requirement_create(*, release: Release, by, name: str, role: str = "", team=
     requirement.sections.set(sections)
     record("checklists.signoff.requirement_added", actor=by, obj=requirement, release=release,
            after=_requirement_snapshot(requirement))
+    _requirements_changed(release, by=by, what=f"“{name}” added")
     return requirement
 
 
@@ -168,15 +191,17 @@ def requirement_update(*, requirement: SignoffRequirement, by, name: str, role: 
                        sections=()) -> SignoffRequirement:
     release = Release.objects.select_for_update().get(pk=requirement.release_id)
     _require_manager(release, by)
-    _require_editable(release)
     name = _validate_requirement(release, name=name, role=role, team=team, sections=sections,
                                  exclude_pk=requirement.pk)
+    if _weakens(requirement, role=role, team=team, sections=sections):
+        _require_admin_for_template(requirement, by, "changes who must approve")
     before = _requirement_snapshot(requirement)
     requirement.name, requirement.role, requirement.team = name, role, team
     requirement.save(update_fields=["name", "role", "team"])
     requirement.sections.set(sections)
     record("checklists.signoff.requirement_changed", actor=by, obj=requirement, release=release,
            before=before, after=_requirement_snapshot(requirement))
+    _requirements_changed(release, by=by, what=f"“{name}” changed")
     return requirement
 
 
@@ -184,13 +209,14 @@ def requirement_update(*, requirement: SignoffRequirement, by, name: str, role: 
 def requirement_delete(*, requirement: SignoffRequirement, by) -> None:
     release = Release.objects.select_for_update().get(pk=requirement.release_id)
     _require_manager(release, by)
-    _require_editable(release)
+    _require_admin_for_template(requirement, by, "removes")
     if requirement.approvals.exists():
         raise SignoffError("This requirement has decisions in its history; it stays on record and cannot be "
-                           "removed.")
+                           "removed.", code="has_decisions")
     before = _requirement_snapshot(requirement)
     record("checklists.signoff.requirement_removed", actor=by, obj=requirement, release=release, before=before)
     requirement.delete()
+    _requirements_changed(release, by=by, what=f"“{before['name']}” removed")
 
 
 # --- Opening, deciding, reopening -------------------------------------------------------------------
@@ -259,28 +285,82 @@ def _covers(requirement: SignoffRequirement, item: ReleaseItem, parents: dict[in
     return False
 
 
-def decision_conflict(requirement: SignoffRequirement, user) -> str:
-    """Why separation of duties forbids `user` to decide `requirement`, or "" when it does not."""
+# Audit actions by which a person takes an item out of the open set: each one makes them a party to it.
+_DECIDING_ACTIONS = ("checklists.item.overridden", "checklists.waiver.requested", "checklists.waiver.granted")
+
+
+def item_deciders(release: Release) -> dict[int, set[str]]:
+    """Who decided which items of the release, from the audit history (not the items' current
+    values): set one done, not applicable or waived, overrode a probe, asked for or granted a waiver.
+    {user id: {item keys}}. Costs 2 queries."""
+    keys = dict(release.items.values_list("pk", "key"))
+    completing = [ReleaseItem.Status.DONE, ReleaseItem.Status.NOT_APPLICABLE, ReleaseItem.Status.WAIVED]
+    events = (AuditEvent.objects.filter(release=release, actor__isnull=False)
+              .filter(Q(object_type="releaseitem", after__status__in=completing) | Q(action__in=_DECIDING_ACTIONS))
+              .values_list("actor_id", "object_type", "object_id", "after"))
+    deciders: dict[int, set[str]] = {}
+    for actor_id, object_type, object_id, after in events:
+        key = keys.get(int(object_id)) if object_type == "releaseitem" else (after or {}).get("item")
+        if key:
+            deciders.setdefault(actor_id, set()).add(key)
+    return deciders
+
+
+def scope_keys(requirement: SignoffRequirement) -> set[str] | None:
+    ids = scope_item_ids(requirement)
+    if ids is None:
+        return None
+    return set(requirement.release.items.filter(pk__in=ids).values_list("key", flat=True))
+
+
+def decision_conflict(requirement: SignoffRequirement, user, *, deciders=None, scope=False,
+                      live=None) -> str:
+    """Why separation of duties forbids `user` to decide `requirement`, or "" when it does not.
+
+    Nobody decides a release they manage or created, a requirement covering an item they decided at
+    any time during the release, or a second requirement of the same release (unless its template
+    allows it). `deciders`, `scope` and `live` may be passed in by callers that check many people.
+    """
     release = requirement.release
-    if release.created_by_id == user.pk:
-        return "You created this release, so you cannot sign it off."
-    items = scope_item_ids(requirement)
-    completed = release.items.filter(completed_by=user)
-    if items is not None:
-        completed = completed.filter(pk__in=items)
-    keys = list(completed.values_list("key", flat=True)[:5])
-    if keys:
-        return ("You completed items this requirement covers (" + ", ".join(keys) + "), so someone else must "
-                "sign it off.")
+    if user.pk in (release.created_by_id, release.release_manager_id):
+        return "You manage or created this release, so you cannot sign it off."
+    decided = (item_deciders(release) if deciders is None else deciders).get(user.pk, set())
+    if decided:
+        covered = scope_keys(requirement) if scope is False else scope
+        overlap = sorted(decided if covered is None else decided & covered)
+        if overlap:
+            return ("You decided items this requirement covers (" + ", ".join(overlap[:5])
+                    + (", …" if len(overlap) > 5 else "") + "), so someone else must sign it off.")
+    if not release.template_version.template.one_person_many_requirements:
+        live = (list(release.approvals.filter(superseded_at__isnull=True).select_related("requirement"))
+                if live is None else live)
+        other = next((a for a in live if a.approver_id == user.pk and a.requirement_id != requirement.pk), None)
+        if other is not None:
+            return (f"You already decided “{other.requirement.name}”; each requirement of a release is "
+                    f"decided by a different person.")
     return ""
 
 
-def can_decide(requirement: SignoffRequirement, user) -> tuple[bool, str]:
+def can_decide(requirement: SignoffRequirement, user, **known) -> tuple[bool, str]:
     """(allowed, reason) for showing or refusing the approve/reject form."""
     if not permissions.holds_requirement(user, requirement):
         return False, "You are not a member of the team or holder of the role this requirement asks for."
-    conflict = decision_conflict(requirement, user)
+    conflict = decision_conflict(requirement, user, **known)
     return (False, conflict) if conflict else (True, "")
+
+
+def eligible_approvers(requirement: SignoffRequirement, *, deciders, live) -> tuple[list, list[tuple]]:
+    """Who may still decide `requirement`, and who holds it but is excluded, with why.
+    ([users], [(user, reason)]). Costs 1 query plus the scope's."""
+    scope = scope_keys(requirement)
+    eligible, excluded = [], []
+    for user in permissions.requirement_holders(requirement):
+        reason = decision_conflict(requirement, user, deciders=deciders, scope=scope, live=live)
+        if reason:
+            excluded.append((user, reason))
+        else:
+            eligible.append(user)
+    return eligible, excluded
 
 
 @transaction.atomic
@@ -369,8 +449,43 @@ def lock_release_for_item_change(release_id: int) -> Release:
     return Release.objects.select_for_update().get(pk=release_id)
 
 
-def on_item_changed(item, *, by, reason: str = "", drifted: bool = False) -> None:
-    """Called by every service that changes a release item, inside its transaction.
+def _voided(item, live: list[Approval], release: Release) -> tuple[list[Approval], bool]:
+    """The live decisions a change to `item` (as it is now) voids, and whether the release leaves
+    sign-off: a required item no longer complete voids every decision, whatever its scope."""
+    if item.required and item.status not in ReleaseItem.COMPLETE:
+        return live, True
+    parents = dict(TemplateSection.objects.filter(version_id=release.template_version_id)
+                   .values_list("pk", "parent_id"))
+    return [a for a in live if _covers(a.requirement, item, parents)], False
+
+
+def _live_decisions(release_id: int) -> list[Approval]:
+    return list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
+                .select_related("requirement", "approver").prefetch_related("requirement__sections"))
+
+
+def approvals_voided_by(item) -> list[Approval]:
+    """The live approvals that saving `item` as it stands (changed, not yet saved) would supersede.
+    For the form's warning before it saves. Costs 2-3 queries."""
+    live = [a for a in _live_decisions(item.release_id) if a.decision == Approval.Decision.APPROVED]
+    if not live:
+        return []
+    return _voided(item, live, item.release)[0]
+
+
+def release_mark_drifted(release: Release, *, by, reason: str) -> None:
+    """Flag an approved release whose reality regressed (a probe fails, a waiver expired); audited."""
+    if release.drifted:
+        return
+    release.drifted = True
+    release.save(update_fields=["drifted", "updated_at"])
+    record("checklists.release.drifted", actor=by, obj=release, release=release,
+           before={"drifted": False}, after={"drifted": True, "reason": reason})
+
+
+def on_item_changed(item, *, by, reason: str = "") -> list[Approval]:
+    """Called by the item entry point (and evidence) for every change to what an approval vouches
+    for, inside its transaction. Returns the decisions it superseded.
 
     Supersedes the live decisions whose scope covers the item (they vouched for a state that no longer
     exists) and takes a release in sign-off back: to in progress when a required item is no longer
@@ -380,42 +495,37 @@ def on_item_changed(item, *, by, reason: str = "", drifted: bool = False) -> Non
     release_id = item.release_id
     # The release row first: decisions are read only once no sign-off step can add one meanwhile.
     release = lock_release_for_item_change(release_id)
-    live = list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
-                .select_related("requirement").prefetch_related("requirement__sections"))
+    live = _live_decisions(release_id)
     if not live and release.state not in SIGNOFF_STATES:
-        return
+        return []
     who = by.get_username() if by is not None and by.is_authenticated else "system"
     reason = reason or f"Item {item.key} changed by {who} after this decision."
-    no_longer_complete = item.required and item.status not in ReleaseItem.COMPLETE
-    if no_longer_complete:
-        # The release leaves sign-off entirely: every decision, whatever its scope, is void.
-        _supersede(live, reason=reason, by=by, release=release)
-        if release.state in SIGNOFF_STATES:
-            _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.returned",
-                       reason=reason, drifted=True if drifted and release.state == Release.State.APPROVED else None)
-        return
-    parents = dict(TemplateSection.objects.filter(version_id=release.template_version_id)
-                   .values_list("pk", "parent_id"))
-    _supersede([a for a in live if _covers(a.requirement, item, parents)], reason=reason, by=by, release=release)
+    voided, leaves_signoff = _voided(item, live, release)
+    _supersede(voided, reason=reason, by=by, release=release)
     if release.state not in SIGNOFF_STATES:
-        return
-    standing = release.approvals.filter(superseded_at__isnull=True)
-    if standing.filter(decision=Approval.Decision.REJECTED).exists():
+        return voided
+    if leaves_signoff:
+        target = Release.State.IN_PROGRESS
+    elif release.approvals.filter(superseded_at__isnull=True, decision=Approval.Decision.REJECTED).exists():
         target = Release.State.REJECTED
     elif not _undecided(release):
         target = Release.State.APPROVED
     else:
         target = Release.State.AWAITING_SIGNOFF
     if target != release.state:
-        _set_state(release, target, by=by, action="checklists.signoff.returned", reason=reason,
-                   drifted=True if drifted and release.state == Release.State.APPROVED else None)
+        _set_state(release, target, by=by, action="checklists.signoff.returned", reason=reason)
+    return voided
 
 
 # --- Reads for the panel and "my approvals" -----------------------------------------------------
-def requirement_rows(release: Release, user) -> list[dict]:
-    """Each requirement with its live decision, its history and what `user` may do with it."""
+def requirement_rows(release: Release, user, *, with_eligibility: bool = False) -> list[dict]:
+    """Each requirement with its live decision, its history and what `user` may do with it; with
+    `with_eligibility` (for the release's manager) also who may still decide it and who may not, why.
+    Costs 4 queries, plus 2 per requirement with eligibility."""
     requirements = list(release.requirements.select_related("team").prefetch_related("sections"))
     approvals = list(release.approvals.select_related("approver", "requirement").order_by("created_at"))
+    live_all = [a for a in approvals if a.superseded_at is None]
+    deciders = item_deciders(release) if (with_eligibility or release.state == Release.State.AWAITING_SIGNOFF) else {}
     rows = []
     for requirement in requirements:
         requirement.release = release
@@ -423,9 +533,11 @@ def requirement_rows(release: Release, user) -> list[dict]:
         live = next((a for a in history if a.superseded_at is None), None)
         allowed, why = (False, "")
         if release.state == Release.State.AWAITING_SIGNOFF and live is None and user.is_authenticated:
-            allowed, why = can_decide(requirement, user)
-        rows.append({"requirement": requirement, "live": live, "history": history, "can_decide": allowed,
-                     "why_not": why})
+            allowed, why = can_decide(requirement, user, deciders=deciders, live=live_all)
+        row = {"requirement": requirement, "live": live, "history": history, "can_decide": allowed, "why_not": why}
+        if with_eligibility and live is None:
+            row["eligible"], row["excluded"] = eligible_approvers(requirement, deciders=deciders, live=live_all)
+        rows.append(row)
     return rows
 
 

@@ -14,6 +14,7 @@ from checklists import permissions
 from checklists.audit import record
 from checklists.models import ReleaseItem, Waiver
 from checklists.services import signoff
+from checklists.services.items import Source, item_change
 
 
 class WaiverError(ValueError):
@@ -30,12 +31,10 @@ def _locked_item(item_pk: int) -> ReleaseItem:
     return ReleaseItem.objects.select_for_update().select_related("release").get(pk=item_pk)
 
 
-def _set_item_status(item: ReleaseItem, status: str, *, by, completed_by=None) -> None:
-    """Change the item under the optimistic lock (the row is locked, so the bump cannot lose)."""
-    item.status = status
-    item.completed_by = completed_by
-    if not item.bump(by=by, fields=["status", "completed_by"]):
-        raise WaiverError("The item changed while the waiver was being decided; try again.")
+def _set_item_status(item: ReleaseItem, status: str, *, by, source: str, reason: str) -> None:
+    """Through the item entry point: the item row is locked already, so no version is expected."""
+    item_change(item=item, changes={"status": status}, by=by, expected_version=None, source=source,
+                reason=reason)
 
 
 @transaction.atomic
@@ -82,42 +81,38 @@ def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiv
             # Done since the request: a waiver would replace real completion with an exception that expires.
             raise WaiverError(f"The item is already {item.get_status_display().lower()}; it needs no waiver. "
                               f"Refuse the request instead.")
-        signoff.lock_release_for_item_change(item.release_id)
         waiver.state = Waiver.State.GRANTED
         waiver.previous_status = item.status
         # The grantor vouches for the waived item: separation of duties keeps them off its sign-off.
-        _set_item_status(item, ReleaseItem.Status.WAIVED, by=by, completed_by=by)
+        _set_item_status(item, ReleaseItem.Status.WAIVED, by=by, source=Source.WAIVER,
+                         reason=f"Waiver granted for {item.key} by {by.get_username()}.")
         waiver.item = item
     else:
         waiver.state = Waiver.State.REFUSED
     waiver.save(update_fields=["state", "previous_status", "decided_by", "decided_at", "decision_comment"])
+    if not grant:
+        signoff.lock_release_for_item_change(waiver.item.release_id)  # release row before the audit lock
     record(f"checklists.waiver.{waiver.state}", actor=by, obj=waiver, release=waiver.item.release,
            before=before, after=_snapshot(waiver))
-    if grant:
-        signoff.on_item_changed(waiver.item, by=by, reason=f"Waiver granted for {waiver.item.key} by "
-                                                           f"{by.get_username()}.")
     notifications.waiver_decided(waiver)
     return waiver
 
 
-def _restore(waiver: Waiver, *, by, state: str, reason: str, drifted: bool) -> Waiver:
+def _restore(waiver: Waiver, *, by, state: str, reason: str, source: str) -> Waiver:
     item = _locked_item(waiver.item_id)
     signoff.lock_release_for_item_change(item.release_id)
     before = _snapshot(waiver)
     waiver.state = state
     waiver.save(update_fields=["state"])
-    changed = item.status == ReleaseItem.Status.WAIVED
-    if changed:
+    if item.status == ReleaseItem.Status.WAIVED:
         # The item reopens: back to what it was, unless that counted as complete by itself.
         previous = waiver.previous_status
         if not previous or previous in ReleaseItem.COMPLETE:
             previous = ReleaseItem.Status.OPEN
-        _set_item_status(item, previous, by=by)
+        _set_item_status(item, previous, by=by, source=source, reason=reason)
     waiver.item = item
     record(f"checklists.waiver.{state}", actor=by, obj=waiver, release=item.release, before=before,
            after={**_snapshot(waiver), "item_status": item.status})
-    if changed:
-        signoff.on_item_changed(item, by=by, reason=reason, drifted=drifted)
     return waiver
 
 
@@ -128,7 +123,7 @@ def waiver_revoke(*, waiver: Waiver, by) -> Waiver:
         raise PermissionDenied("Only the release's manager revokes a waiver.")
     if waiver.state not in (Waiver.State.GRANTED, Waiver.State.REQUESTED):
         raise WaiverError(f"This waiver is already {waiver.get_state_display().lower()}.")
-    return _restore(waiver, by=by, state=Waiver.State.REVOKED, drifted=False,
+    return _restore(waiver, by=by, state=Waiver.State.REVOKED, source=Source.WAIVER,
                     reason=f"Waiver for {waiver.item.key} revoked by {by.get_username()}.")
 
 
@@ -140,7 +135,7 @@ def waiver_expire(*, waiver_id: int, today=None) -> bool:
                   .filter(pk=waiver_id, state=Waiver.State.GRANTED, expires_on__lte=today).first())
         if waiver is None:
             return False
-        _restore(waiver, by=None, state=Waiver.State.EXPIRED, drifted=True,
+        _restore(waiver, by=None, state=Waiver.State.EXPIRED, source=Source.EXPIRY,
                  reason=f"Waiver for {waiver.item.key} expired on {waiver.expires_on.isoformat()}.")
     return True
 

@@ -16,7 +16,7 @@ from checklists.report import content as report_content
 from checklists.report.pdf import StaticOnlyFetcher
 from checklists.services import reports, signoff, waivers
 from checklists.tasks import generate_report
-from tests.signoff.conftest import add_file_evidence, add_note, approve_all, change_item
+from tests.factories import add_file_evidence, add_note, approve_all, change_item
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from checklists.models import Approval, Release, ReleaseItem
 from checklists.services import items, signoff
-from tests.signoff.conftest import approve_all
+from tests.factories import approve_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from checklists.models import Approval, AuditEvent, Release, ReleaseItem, Waiver
 from checklists.services import signoff, waivers
 from checklists.services.waivers import WaiverError
 from checklists.tasks import expire_waivers
-from tests.signoff.conftest import approve_all
+from tests.factories import approve_all
 
 pytestmark = pytest.mark.django_db
 
