@@ -104,38 +104,6 @@ def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> Release
     return item
 
 
-# --- probes and clusters ------------------------------------------------------------------------
-def can_run_probes(user, release: Release) -> bool:
-    """Its release manager and admins; engineers of a team owning one of its probe-bound items."""
-    if can_manage_release(user, release):
-        return True
-    engineer_in = teams_with_role(user, Role.ENGINEER)
-    if not engineer_in:
-        return False
-    return release.items.exclude(probe_id="").filter(owner_team__in=engineer_in).exists()
-
-
-def can_see_clusters(user) -> bool:
-    """Anyone holding a role sees the clusters (names and reachability, never credentials)."""
-    return bool(roles_of(user))
-
-
-def can_manage_clusters(user) -> bool:
-    return is_admin(user)
-
-
-def get_probe_run_for_user(user, release_pk, run_pk):
-    from probes.models import ProbeRun
-
-    release = get_release_for_user(user, release_pk)
-    try:
-        run = release.probe_runs.select_related("cluster", "requested_by").get(pk=run_pk)
-    except ProbeRun.DoesNotExist:
-        raise Http404("No such probe run.") from None
-    run.release = release
-    return run
-
-
 # --- Sign-off, waivers and reports ---------------------------------------------------------------
 # Deciding a requirement is never an admin override: an approval is a statement by a named person
 # who holds the required team or role, so admins approve only when they hold it too.

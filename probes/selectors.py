@@ -6,9 +6,13 @@ from django.db.models import OuterRef, Subquery
 from probes.models import Cluster, ProbeResult, ProbeRun
 
 
-def clusters_with_last_run():
-    """Clusters, each with `last_run_id`, `last_run_state` and `last_run_at` of its newest run. One query."""
-    newest = ProbeRun.objects.filter(cluster=OuterRef("pk")).order_by("-created_at")
+def clusters_with_last_run(user):
+    """Clusters, each with `last_run_id`, `last_run_state` and `last_run_at` of its newest run on a
+    release `user` may see (a run on another release is not theirs to learn of). One query."""
+    from checklists.permissions import visible_releases
+
+    newest = (ProbeRun.objects.filter(cluster=OuterRef("pk"), release__in=visible_releases(user).values("pk"))
+              .order_by("-created_at"))
     return Cluster.objects.annotate(
         last_run_id=Subquery(newest.values("pk")[:1]),
         last_run_state=Subquery(newest.values("state")[:1]),

@@ -1,4 +1,4 @@
-"""Clusters and probe runs in the browser. Objects come through the helpers of checklists.permissions."""
+"""Clusters and probe runs in the browser. Objects come through the helpers of probes.permissions."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,13 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from checklists.permissions import (
-    can_manage_clusters,
-    can_run_probes,
-    can_see_clusters,
-    get_probe_run_for_user,
-    get_release_for_user,
-)
+from checklists.permissions import get_release_for_user
+from probes.permissions import can_manage_clusters, can_run_probes, can_see_clusters, get_probe_run_for_user
 from probes import crypto, live, selectors, services
 from probes.forms import ClusterForm, RunProbesForm
 from probes.models import Cluster
@@ -29,7 +24,7 @@ def _clusters_visible(user) -> None:
 def cluster_list(request):
     _clusters_visible(request.user)
     return render(request, "probes/cluster_list.html", {
-        "clusters": selectors.clusters_with_last_run(), "can_manage": can_manage_clusters(request.user)})
+        "clusters": selectors.clusters_with_last_run(request.user), "can_manage": can_manage_clusters(request.user)})
 
 
 @require_http_methods(["GET", "POST"])

@@ -198,3 +198,17 @@ def test_run_probes_returns_to_the_page_it_was_started_from(client_for, people, 
     assert 'name="back" value="release"' in embedded.content.decode()
     page = client.get(reverse("probes:release-probes", args=[release.pk])).content.decode()
     assert reverse("release-detail", args=[release.pk]) in page
+
+
+def test_the_cluster_list_names_no_run_of_a_release_the_viewer_may_not_see(client_for, people, seed_teams):
+    """A run on a release nobody in the viewer's teams works on stays off their Clusters page."""
+    from tests.factories import TeamFactory, seed_release
+
+    hidden = seed_release(service="secret-service", manager=people["manager"])
+    cluster = services.cluster_create(name="prod", kubeconfig=None, by=people["admin"])
+    run = services.run_create(release=hidden, cluster=cluster, by=people["manager"], queue=False)
+    outsider = member("mo", TeamFactory(slug="mobile"), Role.ENGINEER)
+    page = client_for(outsider).get(reverse("probes:cluster-list")).content.decode()
+    assert "prod" in page and f"run {run.pk}" not in page
+    page = client_for(people["manager"]).get(reverse("probes:cluster-list")).content.decode()
+    assert f"run {run.pk}" in page

@@ -1,0 +1,36 @@
+"""Who may run probes and see or manage clusters. Built on the release rules of checklists.permissions:
+a role counts in the team it was granted in."""
+from django.http import Http404
+
+from checklists.models import Release, Role
+from checklists.permissions import can_manage_release, get_release_for_user, is_admin, roles_of, teams_with_role
+from probes.models import ProbeRun
+
+
+def can_run_probes(user, release: Release) -> bool:
+    """Its release manager and admins; engineers of a team owning one of its probe-bound items."""
+    if can_manage_release(user, release):
+        return True
+    engineer_in = teams_with_role(user, Role.ENGINEER)
+    if not engineer_in:
+        return False
+    return release.items.exclude(probe_id="").filter(owner_team__in=engineer_in).exists()
+
+
+def can_see_clusters(user) -> bool:
+    """Anyone holding a role sees the clusters (names and reachability, never credentials)."""
+    return bool(roles_of(user))
+
+
+def can_manage_clusters(user) -> bool:
+    return is_admin(user)
+
+
+def get_probe_run_for_user(user, release_pk, run_pk) -> ProbeRun:
+    release = get_release_for_user(user, release_pk)
+    try:
+        run = release.probe_runs.select_related("cluster", "requested_by").get(pk=run_pk)
+    except ProbeRun.DoesNotExist:
+        raise Http404("No such probe run.") from None
+    run.release = release
+    return run
