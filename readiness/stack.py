@@ -155,7 +155,7 @@ def run(port: int, data_dir: Path) -> int:
         manage(env, "seed_demo")
         commands = {
             "web": [sys.executable, "-m", "gunicorn", "readiness.wsgi", "--bind", f"127.0.0.1:{port}",
-                    "--workers", env.get("WEB_CONCURRENCY", "2"), "--access-logfile", "-",
+                    "--access-logfile", "-",  # workers and threads: gunicorn_conf.py
                     "--config", str(BASE_DIR / "readiness" / "gunicorn_conf.py")],
             "worker": [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel", "INFO",
                        "--concurrency", env.get("CELERY_CONCURRENCY", "2")],
