@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import kombu.exceptions
+from kombu.utils.imports import symbol_by_name
 import redis
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -78,7 +79,7 @@ class JobKind:
     """How one model's rows behave as jobs. Times and limits are callables so settings stay live."""
 
     model: type[models.Model]
-    task: str  # the Celery task's name; it takes the row's pk
+    task: str  # the Celery task's name, which is also its dotted path; it takes the row's pk
     open_states: tuple[str, ...]  # not finished
     waiting_state: str  # asked for, no live claim (probe run: queued; report: pending)
     claimed_state: str  # what a claim leaves it in (probe run: running; report: still pending)
@@ -98,9 +99,9 @@ class JobKind:
 
     def task_object(self):
         if self.app is None:
-            from readiness.celery import app  # noqa: PLC0415 - the app loads Django settings
-
-            return app.tasks[self.task]
+            # By path: a web process has not imported the tasks modules (Celery discovers them lazily,
+            # in workers), and the services that queue a task are the ones its module imports.
+            return symbol_by_name(self.task)
         return self.app.tasks[self.task]
 
     def _claimable(self, now) -> Q:
