@@ -10,9 +10,10 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from checklists import permissions, tasks
+from checklists import permissions
 from checklists.models import Release, Report, Role, Team, TemplateSection, Waiver
 from checklists.services import reports, signoff, waivers
+from readiness import jobs
 
 PANEL = "signoff/page.html#panel"
 REPORTS = "signoff/page.html#reports"  # the archived reports: polled while one is pending
@@ -254,8 +255,9 @@ def report_create(request, pk):
         messages.error(request, "Unknown report format.")
     else:
         report, created = reports.report_request(release=release, fmt=fmt, by=request.user)
-        if created:
-            tasks.generate_report.delay_on_commit(report.pk)
+        if created and reports.report_enqueue(report=report).waiting_for_queue:
+            messages.warning(request, f"{fmt.upper()} report #{report.pk}: {jobs.QUEUE_DOWN}.")
+        elif created:
             messages.success(request, f"{fmt.upper()} report #{report.pk} requested; it is listed below, with a "
                                       f"download link once it is ready.")
         else:

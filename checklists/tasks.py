@@ -41,10 +41,6 @@ def generate_report(report_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def requeue_unclaimed_reports() -> list[int]:
-    """Queue again the pending reports whose message was lost; a claim makes a duplicate harmless."""
-    report_ids = reports.reports_unclaimed()
-    for report_id in report_ids:
-        generate_report.delay(report_id)
-    if report_ids:
-        logger.warning("requeued unclaimed reports: %s", report_ids)
-    return report_ids
+    """Queue again the pending reports whose message the broker never got or lost, and those a dead
+    worker held; fail those out of attempts (readiness.jobs). Returns the ids queued again."""
+    return reports.reports_sweep()["requeued"]

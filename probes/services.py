@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from checklists.audit import canonical_json, record
@@ -28,6 +28,7 @@ from probes.bindings import group
 from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
 from probes.manifests import ManifestError, load_manifests
 from probes.models import Cluster, ProbeResult, ProbeRun, RunState
+from readiness import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,25 @@ CHECK_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the reachability check
 _ACTIVE = (RunState.QUEUED, RunState.RUNNING)
 # Items a person decided are not for a probe to overturn; their results are still recorded.
 _PERSON_DECIDED = (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE)
+
+
+def _visibility_timeout() -> float:
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", settings.CELERY_TASK_TIME_LIMIT * 4)
+
+
+# Probe runs as background jobs (readiness.jobs). A running run may be claimed again at once: the task is
+# acks_late, so a second delivery means the first worker died.
+RUNS = jobs.JobKind(
+    model=ProbeRun, task="probes.tasks.run_probes", open_states=_ACTIVE,
+    waiting_state=RunState.QUEUED, claimed_state=RunState.RUNNING, failed_state=RunState.FAILED,
+    note_field="message", reclaim_live=True,
+    claim_update={"state": RunState.RUNNING, "finished_at": None},
+    max_attempts=lambda: settings.READINESS_PROBE_MAX_ATTEMPTS,
+    claim_expires=lambda: settings.CELERY_TASK_TIME_LIMIT + 60,
+    lost_after=lambda: _visibility_timeout() + settings.CELERY_TASK_TIME_LIMIT,
+    on_failed=lambda run: _audit_failed(run),
+    select_related=("release", "cluster"),
+)
 
 
 class ProbeRunError(ValueError):
@@ -112,7 +132,11 @@ def release_bindings(release: Release) -> list[Binding]:
 def run_create(*, release: Release, cluster: Cluster | None = None, bundle: bundles.Bundle | None = None,
                bundle_name: str = "", trigger: str = ProbeRun.Trigger.MANUAL, by=None,
                queue: bool = True) -> ProbeRun:
-    """Create a queued run for `release` on a cluster or a manifest bundle; queue its task on commit."""
+    """Create a queued run for `release` on a cluster or a manifest bundle; queue its task on commit.
+
+    The returned run's `enqueued` (a jobs.Enqueued, None with queue=False) says whether the message
+    reached the broker: when it is down the run stays queued and the sweeper sends it once it is back.
+    """
     if (cluster is None) == (bundle is None):
         raise ProbeRunError("Choose either a cluster or a manifest bundle.")
     if not release.items.exclude(probe_id="").exists():
@@ -124,10 +148,7 @@ def run_create(*, release: Release, cluster: Cluster | None = None, bundle: bund
             run.bundle.save(f"run-{run.pk}.tar.gz", ContentFile(bundle.to_targz()), save=True)
         record("probes.run.created", actor=by, obj=run, release=release,
                after={"source": run.source_label, "trigger": trigger})
-        if queue:
-            from probes.tasks import run_probes
-
-            run_probes.delay_on_commit(run.pk)
+        run.enqueued = jobs.job_enqueue(RUNS, run.pk) if queue else None
     return run
 
 
@@ -144,22 +165,9 @@ def run_claim(run_id: int) -> ProbeRun | None:
     """Take the run for this attempt: queued or running (a redelivered task) → running, attempts+1.
 
     Returns None when there is nothing to do: the run finished, or it used up its attempts (then it is
-    marked failed). The conditional UPDATE is the idempotence guard: a finished run is never claimed.
+    marked failed). See jobs.job_claim: the conditional UPDATE is the idempotence guard.
     """
-    now = timezone.now()
-    max_attempts = settings.READINESS_PROBE_MAX_ATTEMPTS
-    claimed = ProbeRun.objects.filter(pk=run_id, state__in=_ACTIVE, attempts__lt=max_attempts).update(
-        state=RunState.RUNNING, attempts=F("attempts") + 1, started_at=now, finished_at=None)
-    run = ProbeRun.objects.select_related("release", "cluster").filter(pk=run_id).first()
-    if run is None:
-        logger.warning("probe run %s does not exist", run_id)
-        return None
-    if claimed:
-        return run
-    if run.state in _ACTIVE:  # attempts used up: its worker died each time, or the time limit hit
-        run_fail(run_id=run.pk, message=f"Gave up after {run.attempts} attempts: the worker running it "
-                                        f"was lost or timed out each time.")
-    return None
+    return jobs.job_claim(RUNS, run_id)
 
 
 def run_execute(*, run_id: int, final_attempt: bool = True) -> Execution:
@@ -234,15 +242,12 @@ def _finish_error(run: ProbeRun, message: str, exc: live.CollectError | None) ->
 
 def run_fail(*, run_id: int, message: str) -> ProbeRun | None:
     """End an unfinished run as `failed` (the run broke, not the source). No-op on a finished run."""
-    with transaction.atomic():
-        run = ProbeRun.objects.select_for_update().filter(pk=run_id, state__in=_ACTIVE).first()
-        if run is None:
-            return None
-        run.state, run.message, run.finished_at = RunState.FAILED, message, timezone.now()
-        run.save(update_fields=["state", "message", "finished_at"])
-        record("probes.run.finished", actor=None, obj=run, release=run.release,
-               after={"state": run.state, "message": message, "attempts": run.attempts})
-    return run
+    return jobs.job_fail(RUNS, run_id, message)
+
+
+def _audit_failed(run: ProbeRun) -> None:
+    record("probes.run.finished", actor=None, obj=run, release=run.release,
+           after={"state": run.state, "message": run.message, "attempts": run.attempts})
 
 
 def result_json(result: ProbeResult) -> str:
@@ -354,36 +359,14 @@ def _apply_to_item(item: ReleaseItem, result: ProbeResult, release: Release, now
 
 # --- housekeeping (Celery beat) ------------------------------------------------------------------
 def runs_sweep_stuck(*, now=None) -> dict[str, list[int]]:
-    """Requeue or fail runs a dead worker left behind.
+    """Send again runs the broker never got, requeue runs a dead worker left behind, fail the hopeless.
 
-    Running longer than the hard time limit (plus a margin) means no worker is on it any more (the
-    limit kills it); queued longer than the broker's visibility timeout means its message is lost.
-    Those with attempts left are queued again, the others end failed.
+    Queued and noted jobs.QUEUE_DOWN: the broker was down when it was asked for. Running longer than the
+    hard time limit (plus a margin): no worker is on it any more (the limit kills it). Queued, never
+    started, longer than the broker's visibility timeout: its message is lost. Runs with attempts left
+    are queued again, the others end failed.
     """
-    now = now or timezone.now()
-    hard_limit = settings.CELERY_TASK_TIME_LIMIT
-    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", hard_limit * 4)
-    stuck = ProbeRun.objects.filter(
-        Q(state=RunState.RUNNING, started_at__lt=now - timedelta(seconds=hard_limit + 60))
-        | Q(state=RunState.QUEUED, created_at__lt=now - timedelta(seconds=visibility + hard_limit),
-            started_at__isnull=True)
-    ).values_list("pk", "attempts")
-    requeued, failed = [], []
-    for pk, attempts in stuck:
-        if attempts >= settings.READINESS_PROBE_MAX_ATTEMPTS:
-            if run_fail(run_id=pk, message=f"Gave up after {attempts} attempts: no worker finished it."):
-                failed.append(pk)
-        else:
-            requeued.append(pk)
-    if requeued:
-        from probes.tasks import run_probes
-
-        with transaction.atomic():
-            ProbeRun.objects.filter(pk__in=requeued, state__in=_ACTIVE).update(
-                state=RunState.QUEUED, message="Queued again: the worker running it was lost.")
-            for pk in requeued:
-                run_probes.delay_on_commit(pk)
-    return {"requeued": requeued, "failed": failed}
+    return jobs.jobs_sweep(RUNS, now=now)
 
 
 def releases_reprobe(*, now=None) -> list[ProbeRun]:

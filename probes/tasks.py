@@ -4,15 +4,11 @@
 conditional UPDATE on the run row, a finished run is a no-op, and the attempt counter in the
 database ends a run that keeps losing its worker as `failed` instead of looping.
 """
-import logging
-
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from probes import services
-
-logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 3  # transient collector failures (unreachable, 429, 5xx) retried this often, with backoff
 
@@ -42,11 +38,8 @@ def run_probes(self, run_id: int) -> str:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def sweep_stuck_runs() -> dict:
-    """Requeue or fail runs left running or queued by a lost worker or a lost message."""
-    swept = services.runs_sweep_stuck()
-    if swept["requeued"] or swept["failed"]:
-        logger.warning("swept stuck probe runs: %s", swept)
-    return swept
+    """Send again runs the broker never got; requeue or fail runs a lost worker or message left behind."""
+    return services.runs_sweep_stuck()
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)

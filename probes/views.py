@@ -12,6 +12,7 @@ from probes.permissions import can_manage_clusters, can_run_probes, can_see_clus
 from probes import crypto, live, selectors, services
 from probes.forms import ClusterForm, RunProbesForm
 from probes.models import Cluster
+from readiness import jobs
 
 
 def _clusters_visible(user) -> None:
@@ -94,7 +95,10 @@ def run_create(request, pk):
         except services.ProbeRunError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Probe run {run.pk} queued on {run.source_label}. Its progress shows below.")
+            if run.enqueued.waiting_for_queue:
+                messages.warning(request, f"Probe run {run.pk} on {run.source_label}: {jobs.QUEUE_DOWN}.")
+            else:
+                messages.success(request, f"Probe run {run.pk} queued on {run.source_label}. Its progress shows below.")
             if request.POST.get("back") == "probes":
                 return redirect("probes:release-probes", pk=release.pk)
             return redirect(reverse("release-detail", args=[release.pk]) + "#probes")

@@ -1,5 +1,47 @@
-"""Gunicorn settings for `make run` and the container image."""
+"""Gunicorn settings for `make run` and the container image, sized for the machine it runs on.
+
+Threaded workers (`gthread`): a request spends much of its time waiting on PostgreSQL, and a thread
+waiting frees the GIL for another, while whole processes cost ~100 MB each. By default two worker
+processes per CPU that the process may use (its affinity mask, or the container's cgroup CPU limit,
+whichever is smaller), at least two, each with four threads. Every thread may hold one database
+connection: workers x threads is the connection count to plan PostgreSQL's max_connections for.
+
+    WEB_CONCURRENCY      worker processes           default 2 x CPUs (at least 2)
+    WEB_THREADS          threads per worker         default 4
+    WEB_WORKER_CLASS     gunicorn worker class      default gthread (sync: one request per process)
+    WEB_TIMEOUT          seconds before a silent worker is killed   default 60
+"""
+import math
 import os
+from pathlib import Path
+
+
+def cpu_count(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may use: the affinity mask, capped by a cgroup v2 CPU limit when there is one."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = (cgroup_root / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: expected a whole number") from None
+    if value < 1:
+        raise SystemExit(f"{name}={raw!r}: expected 1 or more")
+    return value
 
 
 def child_exit(server, worker):
@@ -10,5 +52,8 @@ def child_exit(server, worker):
         multiprocess.mark_process_dead(worker.pid)
 
 
+workers = _positive_int("WEB_CONCURRENCY", max(2, 2 * cpu_count()))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "").strip() or "gthread"
+threads = _positive_int("WEB_THREADS", 4)
 graceful_timeout = 10
-timeout = 60
+timeout = _positive_int("WEB_TIMEOUT", 60)

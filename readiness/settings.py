@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "readiness.nul_bytes.RejectNulBytesMiddleware",  # before any view or form sees a field
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -118,18 +119,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+READINESS_SWEEP_SECONDS = env_int("READINESS_SWEEP_SECONDS", 30)
 CELERY_BEAT_SCHEDULE = {
     # Drift watch: probe open and recently approved releases again on their last cluster.
     "probes-reprobe-releases": {
         "task": "probes.tasks.reprobe_releases",
         "schedule": env_int("READINESS_REPROBE_MINUTES", 60) * 60.0,
     },
-    # Runs left "running" by a worker that died past its hard time limit: requeue or fail them.
-    "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": 120.0},
+    # Background jobs (readiness.jobs): runs and reports asked for while the broker was down, whose message
+    # was lost, or whose worker died: queue them again or fail them. Every READINESS_SWEEP_SECONDS, so a
+    # job asked for during an outage starts within a minute of the broker's return (this period plus
+    # the worker's reconnect delay, at most 30 s).
+    "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": float(READINESS_SWEEP_SECONDS)},
     # Granted waivers past their date reopen their items (and flag approved releases as drifted).
     "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
-    # Reports asked for in the browser whose task message was lost (a broker restart): queue them again.
-    "requeue-unclaimed-reports": {"task": "checklists.tasks.requeue_unclaimed_reports", "schedule": 300.0},
+    "requeue-unclaimed-reports": {"task": "checklists.tasks.requeue_unclaimed_reports",
+                                  "schedule": float(READINESS_SWEEP_SECONDS)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

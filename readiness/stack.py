@@ -1,6 +1,7 @@
 """The local stack behind `make run` and `make test`.
 
-    python -m readiness.stack run [--port 8000]   web + Celery worker + Celery beat
+    python -m readiness.stack run [--port 8000]   web + Celery worker + Celery beat, each restarted
+                                                  with a backoff (1 s doubling to 30 s) if it dies
     python -m readiness.stack test [PYTEST ARGS]  the whole test suite
     python -m readiness.stack exec -- COMMAND     any command (benchmarks) with the same servers
 
@@ -135,7 +136,7 @@ def manage(env: dict, *args: str) -> None:
 def run(port: int, data_dir: Path) -> int:
     env = local_env(data_dir)
     servers = EmbeddedServers(data_dir)
-    children: list[subprocess.Popen] = []
+    children: list[Supervised] = []
     stopping = False
 
     def request_stop(signum, frame):
@@ -155,7 +156,7 @@ def run(port: int, data_dir: Path) -> int:
         manage(env, "seed_demo")
         commands = {
             "web": [sys.executable, "-m", "gunicorn", "readiness.wsgi", "--bind", f"127.0.0.1:{port}",
-                    "--workers", env.get("WEB_CONCURRENCY", "2"), "--access-logfile", "-",
+                    "--access-logfile", "-",  # workers and threads: gunicorn_conf.py
                     "--config", str(BASE_DIR / "readiness" / "gunicorn_conf.py")],
             "worker": [sys.executable, "-m", "celery", "-A", "readiness", "worker", "--loglevel", "INFO",
                        "--concurrency", env.get("CELERY_CONCURRENCY", "2")],
@@ -163,27 +164,99 @@ def run(port: int, data_dir: Path) -> int:
                      "--schedule", str(data_dir / "celerybeat-schedule")],
         }
         for name, command in commands.items():
-            # Own session: Ctrl-C reaches only this supervisor, which stops everyone in order.
-            children.append(subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True))
+            children.append(Supervised(name, command, env))
+            children[-1].start()
         log(f"Readiness is running at http://127.0.0.1:{port}/")
         log("demo login: manager / readiness-demo (also alice, sam, audrey, admin; same password)")
         log("press Ctrl-C to stop")
         while not stopping:
-            if any(child.poll() is not None for child in children):
-                log("a process stopped unexpectedly; shutting down")
-                return_code = 1
-                break
+            for child in children:
+                child.check(time.monotonic())
             time.sleep(0.5)
-        else:
-            return_code = 0
-        return return_code
+        return 0
     finally:
         _stop_children(children)
         servers.stop()
         log("stopped")
 
 
-def _stop_children(children: list[subprocess.Popen]) -> None:
+class Backoff:
+    """Restart delays for a process that keeps dying: 1 s, doubling to 30 s; back to 1 s once it has
+    stayed up STABLE_AFTER seconds (a crash then is news, not a loop)."""
+
+    FIRST, MAX, STABLE_AFTER = 1.0, 30.0, 60.0
+
+    def __init__(self):
+        self.delay = 0.0
+
+    def next_delay(self, uptime: float) -> float:
+        if uptime >= self.STABLE_AFTER or self.delay == 0:
+            self.delay = self.FIRST
+        else:
+            self.delay = min(self.MAX, self.delay * 2)
+        return self.delay
+
+
+class Supervised:
+    """One child of the stack (web, worker or beat): started in its own session, restarted with a
+    backoff when it dies, and stopped with the rest."""
+
+    def __init__(self, name: str, command: list[str], env: dict):
+        self.name, self.command, self.env = name, command, env
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.restart_at: float | None = None
+        self.backoff = Backoff()
+
+    def start(self) -> None:
+        # Own session: Ctrl-C reaches only this supervisor, which stops everyone in order.
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=BASE_DIR, start_new_session=True)
+        self.started_at, self.restart_at = time.monotonic(), None
+
+    def check(self, now: float) -> None:
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                log(f"restarting {self.name}")
+                self.start()
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        _kill_group(self.process.pid)  # a dead Celery main process may leave its pool children behind
+        delay = self.backoff.next_delay(now - self.started_at)
+        log(f"{self.name} exited with code {code}; restarting in {delay:.0f} s")
+        self.restart_at = now + delay
+
+    def poll(self):
+        return self.process.poll() if self.process is not None else 0
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, timeout: float) -> None:
+        if self.process is not None:
+            self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            _kill_group(self.process.pid, signal.SIGKILL)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+
+def _kill_group(pgid: int, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_children(children: list[Supervised]) -> None:
+    if children:
+        log("stopping " + ", ".join(child.name for child in children))
     for child in children:
         if child.poll() is None:
             child.terminate()
@@ -193,7 +266,10 @@ def _stop_children(children: list[subprocess.Popen]) -> None:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-            child.wait()
+            child.wait(timeout=5)
+    for child in children:
+        if child.pid is not None:
+            _kill_group(child.pid, signal.SIGKILL)  # whatever of its group outlived it
 
 
 def execute(command: list[str], data_dir: Path) -> int:

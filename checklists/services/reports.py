@@ -21,7 +21,6 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from checklists import permissions
@@ -29,6 +28,7 @@ from checklists.audit import record
 from checklists.models import Evidence, Release, Report
 from checklists.report import content as report_content
 from checklists.report import markdown_export, pdf
+from readiness import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,22 @@ UNCLAIMED_AFTER = datetime.timedelta(minutes=5)
 
 class ReportError(ValueError):
     pass
+
+
+def _audit_failed(report: Report) -> None:
+    record("checklists.report.failed", actor=None, obj=report, release=report.release,
+           after={"format": report.format, "error": report.error, "attempts": report.attempts})
+
+
+# Reports as background jobs (readiness.jobs): pending until filled; a claim is live for the task's hard
+# time limit, so a duplicate message while a worker renders does nothing.
+REPORTS = jobs.JobKind(
+    model=Report, task="checklists.tasks.generate_report", open_states=(Report.State.PENDING,),
+    waiting_state=Report.State.PENDING, claimed_state=Report.State.PENDING, failed_state=Report.State.FAILED,
+    note_field="error", max_attempts=lambda: MAX_ATTEMPTS, claim_expires=lambda: TIME_LIMIT,
+    lost_after=lambda: UNCLAIMED_AFTER.total_seconds(), on_failed=_audit_failed,
+    select_related=("release", "requested_by"),
+)
 
 
 @dataclass
@@ -129,7 +145,7 @@ def report_generate(*, release: Release, fmt: str = "pdf", by=None) -> Report:
 def report_request(*, release: Release, fmt: str, by) -> tuple[Report, bool]:
     """Ask for a report: a pending row that checklists.tasks.generate_report fills. Returns (report,
     created): a second click while the same person's report of that format is still pending gets that
-    one back instead of queueing another. The caller queues the task on commit."""
+    one back instead of queueing another. The caller queues the task (report_enqueue)."""
     _require_reader(by)
     if fmt not in FORMATS:
         raise ReportError(f"Unknown report format {fmt!r}: use pdf, json or md.")
@@ -144,28 +160,20 @@ def report_request(*, release: Release, fmt: str, by) -> tuple[Report, bool]:
     return report, True
 
 
+def report_enqueue(*, report: Report) -> jobs.Enqueued:
+    """Queue the generating task on commit; says whether the broker got it (the sweeper sends it later
+    when it did not)."""
+    return jobs.job_enqueue(REPORTS, report.pk)
+
+
 def report_claim(report_id: int) -> Report | None:
     """Take a pending report for this delivery of the task: attempts+1, started_at now.
 
     Returns None when there is nothing to do: the report is ready or failed (a second delivery), another
     worker holds a live claim (a duplicate delivery), or the report used up its attempts (then it is
-    marked failed). The conditional UPDATE is the idempotence guard.
+    marked failed). See jobs.job_claim: the conditional UPDATE is the idempotence guard.
     """
-    now = timezone.now()
-    expired = now - datetime.timedelta(seconds=TIME_LIMIT)
-    claimable = Q(started_at__isnull=True) | Q(started_at__lt=expired)
-    claimed = (Report.objects.filter(claimable, pk=report_id, state=Report.State.PENDING, attempts__lt=MAX_ATTEMPTS)
-               .update(attempts=F("attempts") + 1, started_at=now))
-    report = Report.objects.select_related("release", "requested_by").filter(pk=report_id).first()
-    if report is None:
-        logger.warning("report %s does not exist", report_id)
-        return None
-    if claimed:
-        return report
-    if report.state == Report.State.PENDING and report.attempts >= MAX_ATTEMPTS and report.started_at < expired:
-        report_fail(report_id=report.pk, message=f"Gave up after {report.attempts} attempts: the worker generating "
-                                                 f"it was lost or timed out each time.")
-    return None
+    return jobs.job_claim(REPORTS, report_id)
 
 
 def report_fill(*, report_id: int) -> Report | None:
@@ -197,24 +205,13 @@ def report_fill(*, report_id: int) -> Report | None:
 
 def report_fail(*, report_id: int, message: str) -> Report | None:
     """End a pending report as failed with `message`. No-op on a report that is ready or failed."""
-    with transaction.atomic():
-        report = Report.objects.select_for_update().filter(pk=report_id, state=Report.State.PENDING).first()
-        if report is None:
-            return None
-        report.state, report.error, report.finished_at = Report.State.FAILED, message[:2000], timezone.now()
-        report.save(update_fields=["state", "error", "finished_at"])
-        record("checklists.report.failed", actor=None, obj=report, release=report.release,
-               after={"format": report.format, "error": report.error, "attempts": report.attempts})
-    return report
+    return jobs.job_fail(REPORTS, report_id, message)
 
 
-def reports_unclaimed() -> list[int]:
-    """Pending reports that no worker ever claimed long after they were asked for: their message was
-    lost (a broker restart, a failed publish). The sweeper queues them again; claims stay idempotent."""
-    now = timezone.now()
-    unclaimed = Q(started_at__isnull=True) | Q(started_at__lt=now - datetime.timedelta(seconds=TIME_LIMIT))
-    return list(Report.objects.filter(unclaimed, state=Report.State.PENDING, created_at__lt=now - UNCLAIMED_AFTER)
-                .values_list("pk", flat=True)[:100])
+def reports_sweep() -> dict[str, list[int]]:
+    """Send again the reports whose message the broker never got (it was down, or lost it) and those a
+    dead worker held; fail those out of attempts. Claims keep a duplicate harmless."""
+    return jobs.jobs_sweep(REPORTS)
 
 
 def _fill(report: Report, export: Export, *, now) -> None:

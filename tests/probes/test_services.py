@@ -1,6 +1,7 @@
 """Probe run services end to end: manifest bundles and the real kubernetes client over loopback HTTP."""
 import hashlib
 import io
+import json
 import tarfile
 import zipfile
 from datetime import timedelta
@@ -135,7 +136,7 @@ def test_a_run_that_keeps_losing_its_worker_ends_failed(release):
     assert not run.results.exists()
 
 
-def test_sweeper_requeues_stuck_runs_and_fails_exhausted_ones(release, django_capture_on_commit_callbacks):
+def test_sweeper_requeues_stuck_runs_and_fails_exhausted_ones(release, broker):
     bundle = bundles.read_paths([BUNDLES / "good"])
     stuck = services.run_create(release=release, bundle=bundle, queue=False)
     exhausted = services.run_create(release=release, bundle=bundle, queue=False)
@@ -145,11 +146,13 @@ def test_sweeper_requeues_stuck_runs_and_fails_exhausted_ones(release, django_ca
     ProbeRun.objects.filter(pk=exhausted.pk).update(attempts=settings.READINESS_PROBE_MAX_ATTEMPTS)
     ProbeRun.objects.filter(pk=fresh.pk).update(state="running", started_at=timezone.now(), attempts=1)
 
-    with django_capture_on_commit_callbacks() as callbacks:
-        swept = services.runs_sweep_stuck()
+    swept = services.runs_sweep_stuck()
 
     assert swept == {"requeued": [stuck.pk], "failed": [exhausted.pk]}
-    assert len(callbacks) == 1  # the requeued run's task, sent once the transaction commits
+    # The requeued run's task is on the broker's queue (the sweeper's row update is already committed).
+    [message] = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    assert message["headers"]["task"] == "probes.tasks.run_probes"
+    assert message["headers"]["argsrepr"] == f"({stuck.pk},)"
     states = dict(ProbeRun.objects.values_list("pk", "state"))
     assert states[stuck.pk] == "queued" and states[exhausted.pk] == "failed" and states[fresh.pk] == "running"
 
