@@ -207,6 +207,9 @@ READINESS_REPROBE_APPROVED_DAYS = env_int("READINESS_REPROBE_APPROVED_DAYS", 30)
 READINESS_BUNDLE_MAX_FILES = env_int("READINESS_BUNDLE_MAX_FILES", 500)
 READINESS_BUNDLE_MAX_BYTES = env_int("READINESS_BUNDLE_MAX_MB", 20) * 1024 * 1024
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
+# Checklist imports: a release copies every item, so a template's size bounds every release page.
+READINESS_CHECKLIST_MAX_ITEMS = env_int("READINESS_CHECKLIST_MAX_ITEMS", 5000)
+READINESS_CHECKLIST_MAX_DEPTH = env_int("READINESS_CHECKLIST_MAX_DEPTH", 8)
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.
 EMAIL_BACKEND_PATH = env_str("EMAIL_BACKEND") or (

@@ -153,12 +153,25 @@ def test_admin_adds_and_tests_a_cluster_and_never_sees_the_kubeconfig(client_for
     # A file upload works too; an invalid form re-renders without echoing the pasted secret.
     response = client.post(reverse("probes:cluster-create"), {
         "name": "staging", "auth": "kubeconfig", "kubeconfig_text": kubeconfig})
-    assert response.status_code == 200 and "exists already" in response.content.decode()
+    assert response.status_code == 400 and "exists already" in response.content.decode()
     assert TOKEN not in response.content.decode()
     response = client.post(reverse("probes:cluster-create"), {
         "name": "from-file", "auth": "kubeconfig",
         "kubeconfig_file": SimpleUploadedFile("config", kubeconfig.encode())}, follow=True)
     assert Cluster.objects.filter(name="from-file").exists() and TOKEN not in response.content.decode()
+
+
+@pytest.mark.parametrize("kubeconfig, says", [
+    ("".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 9)}]\n" for n in range(8)),
+     "The kubeconfig cannot be used (line 4): aliases expand to more than 1,000 nodes"),
+    ("contexts: [{name: [1]}]\n", "needs a name"),
+])
+def test_a_hostile_kubeconfig_is_a_clear_400(client_for, people, kubeconfig, says):
+    client = client_for(people["admin"])
+    response = client.post(reverse("probes:cluster-create"),
+                           {"name": "bomb", "auth": "kubeconfig", "kubeconfig_text": kubeconfig})
+    assert response.status_code == 400 and says in response.content.decode()
+    assert not Cluster.objects.exists()
 
 
 def test_unreachable_cluster_test_says_so(client_for, people, k8s_server):
