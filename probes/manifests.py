@@ -73,10 +73,30 @@ def load_texts(texts: Iterable[tuple[str, str | bytes]], *, source: str,
     return snap
 
 
+def folder_manifests(folder: Path) -> list[Path]:
+    """The .yaml/.yml files under `folder`, in name order; ManifestError for a link that leads outside it.
+
+    A link inside the folder is read as the file it points to; one that resolves outside (a system
+    file, a home folder) is refused, as uploads refuse links altogether.
+    """
+    root = folder.resolve()
+    found = []
+    for path in sorted(folder.rglob("*")):
+        is_manifest = path.suffix.lower() in (".yaml", ".yml")
+        if not is_manifest and not path.is_symlink():
+            continue
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            raise ManifestError(f"{path}: a link to {target}, outside {folder}; links must stay inside the folder")
+        if is_manifest and target.is_file():
+            found.append(path)
+    return found
+
+
 def _files(paths: list[Path]):
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            yield from folder_manifests(path)
         elif path.is_file():
             yield path
         else:
