@@ -19,6 +19,8 @@ from django.utils.text import slugify
 
 ITEM_SLUG_MAX = 60
 GENERAL_SECTION = "General"
+MAX_ITEMS = 5_000  # items per checklist (READINESS_CHECKLIST_MAX_ITEMS in the app)
+MAX_DEPTH = 8  # levels of items nested under items (READINESS_CHECKLIST_MAX_DEPTH in the app)
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _CHECKBOX = re.compile(r"^(?P<marker>[-*+]|\d{1,9}[.)])\s+\[(?P<mark>[ xX])\]\s+(?P<text>.*)$")
@@ -129,8 +131,9 @@ def section_slug(title: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, default_title: str):
+    def __init__(self, text: str, default_title: str, max_items: int = MAX_ITEMS, max_depth: int = MAX_DEPTH):
         self.lines = text.splitlines()
+        self.max_items, self.max_depth = max_items, max_depth
         self.checklist = Checklist(title="")
         self.default_title = default_title
         self.section: Section | None = None
@@ -222,6 +225,11 @@ class _Parser:
             raise ChecklistError("an item without any text", number)
         item = Item(key=key, text=text.strip(), line=number, checked=checked, explicit_key=bool(explicit),
                     kind="numbered" if numbered is not None else "checkbox", number=numbered)
+        if self.item_count >= self.max_items:
+            raise ChecklistError(f"the checklist holds more than {self.max_items:,} items; split it into "
+                                 f"several templates", number)
+        if len(self.open_items) > self.max_depth:
+            raise ChecklistError(f"items are nested more than {self.max_depth} levels under one another", number)
         if self.open_items:
             parent = self.open_items[-1][1]
             parent.children.append(item)
@@ -312,11 +320,13 @@ def _unique(key: str, taken: set[str]) -> str:
     return candidate
 
 
-def parse(text: str, *, default_title: str = "Checklist") -> Checklist:
-    """Parse Markdown text; raises ChecklistError naming the line when the text is not a checklist."""
+def parse(text: str, *, default_title: str = "Checklist", max_items: int = MAX_ITEMS,
+          max_depth: int = MAX_DEPTH) -> Checklist:
+    """Parse Markdown text; raises ChecklistError naming the line when the text is not a checklist
+    (or holds more than `max_items` items, or nests items more than `max_depth` levels deep)."""
     if not text.strip():
         raise ChecklistError("the file is empty")
-    return _Parser(text, default_title).parse()
+    return _Parser(text, default_title, max_items, max_depth).parse()
 
 
 def render(checklist: Checklist, *, ticks: dict[str, bool] | None = None, notes: dict[str, str] | None = None) -> str:
@@ -333,8 +343,12 @@ def render(checklist: Checklist, *, ticks: dict[str, bool] | None = None, notes:
         if section.intro:
             out += [section.intro, ""]
         numbered_ok = "checklist" in section.title.lower()
-        for item in section.items:
-            _render_item(out, item, 0, numbered_ok, ticks or {}, notes or {})
+        # Depth first with a stack, not recursion: a stored version may nest deeper than Python recurses.
+        stack = [(item, 0) for item in reversed(section.items)]
+        while stack:
+            item, depth = stack.pop()
+            _render_item(out, item, depth, numbered_ok, ticks or {}, notes or {})
+            stack.extend((child, depth + 1) for child in reversed(item.children))
         if section.items:
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
@@ -355,5 +369,3 @@ def _render_item(out, item: Item, depth: int, numbered_ok: bool, ticks, notes) -
     for block in (notes.get(item.key, ""), item.guidance):
         for line in block.splitlines():
             out.append(f"{inner}{line}" if line else "")
-    for child in item.children:
-        _render_item(out, child, depth + 1, numbered_ok, ticks, notes)

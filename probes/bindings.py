@@ -6,10 +6,9 @@ the probe's defaults. Items bound to the same probe with the same params are eva
 import json
 from pathlib import Path
 
-import yaml
-
 from probes.base import CATALOGUE, ParamsError
 from probes.evaluate import Binding
+from readiness import safe_yaml
 
 SEED_BINDINGS = Path(__file__).resolve().parent.parent / "checklists" / "seed" / "probe-bindings.yaml"
 
@@ -21,8 +20,8 @@ class BindingsError(ValueError):
 def read_bindings(path: Path | str = SEED_BINDINGS) -> dict[str, dict]:
     """{item key: {"probe": id, "params": {...}}}, validated against the catalogue."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = safe_yaml.load(Path(path).read_text(encoding="utf-8"), name=str(path)) or {}
+    except (OSError, UnicodeDecodeError, safe_yaml.YamlError) as exc:
         raise BindingsError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise BindingsError(f"{path}: expected a mapping of item keys to probes")

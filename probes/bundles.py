@@ -4,8 +4,15 @@ Uploads arrive as several .yaml/.yml files, or a .zip / .tar.gz / .tgz of a fold
 member by member, never extracted by the archive library and never executed: a member with an
 absolute path, a `..` part, a link, or a device is refused; only regular .yaml/.yml files are kept;
 the number of files and the unpacked size are capped (counted while reading, so a zip bomb stops at
-the cap, not after filling the disk). What is kept is packed again by us into one tar.gz, which the
-worker unpacks the same careful way into a private temporary folder.
+the cap, not after filling the disk). Members that are not manifests are skipped without being read
+where the format allows (zip); a tar.gz must be read through to reach the next member, so every
+member's declared size counts against READINESS_BUNDLE_MAX_ARCHIVE_MB and an archive over it is
+refused from its headers, before the member is decompressed. Member names are checked (length, depth,
+a name used both as a file and as a folder) while listing.
+
+Nothing here parses YAML: the request only lists, sizes and copies bytes, and answers at once. What
+is kept is packed again by us into one tar.gz, which the worker reads back the same careful way and
+parses in memory (`Bundle.texts()`), never writing a member to disk.
 """
 import io
 import tarfile
@@ -16,8 +23,14 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
+from probes.manifests import ManifestError, ManifestSnapshot, folder_manifests, load_texts
+from readiness import safe_yaml
+
 YAML_SUFFIXES = (".yaml", ".yml")
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+MAX_NAME_PART_BYTES = 255  # what file systems allow for one name
+MAX_PATH_PARTS = 32  # folders deep; helm template output is a handful
+MAX_PATH_CHARS = 1024
 _CHUNK = 64 * 1024
 
 
@@ -32,6 +45,8 @@ class Bundle:
     files: dict[str, bytes] = field(default_factory=dict)
     max_files: int = 0
     max_bytes: int = 0
+    max_archive_bytes: int = 0
+    folders: set[str] = field(default_factory=set, repr=False)
 
     @property
     def size(self) -> int:
@@ -41,11 +56,18 @@ class Bundle:
         path = safe_path(name)
         if path in self.files:
             raise BundleError(f"{path}: the bundle holds two files with this name.")
+        if path in self.folders:
+            raise BundleError(f"{path}: the bundle holds a file and a folder with this name.")
+        parents = [path.rsplit("/", n)[0] for n in range(1, path.count("/") + 1)]
+        for parent in parents:
+            if parent in self.files:
+                raise BundleError(f"{path}: {parent} is a file in the bundle, so it cannot be a folder too.")
         if len(self.files) + 1 > self.max_files:
             raise BundleError(f"The bundle holds more than {self.max_files} manifest files.")
         if self.size + len(data) > self.max_bytes:
             raise BundleError(f"The bundle unpacks to more than {self.max_bytes // (1024 * 1024)} MB.")
         self.files[path] = data
+        self.folders.update(parents)
 
     def remaining(self) -> int:
         return self.max_bytes - self.size
@@ -60,20 +82,27 @@ class Bundle:
                 archive.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
 
-    def write_to(self, folder: Path) -> Path:
-        """Write the files under `folder` (which must exist); returns `folder`."""
-        root = folder.resolve()
-        for name, data in self.files.items():
-            target = (root / name).resolve()
-            if not target.is_relative_to(root):  # safe_path already refuses this; belt and braces
-                raise BundleError(f"{name}: escapes the bundle folder.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        return folder
+    def texts(self) -> list[tuple[str, bytes]]:
+        """(name, content) of every file in name order: what manifests.load_texts reads."""
+        return sorted(self.files.items())
 
 
 def new_bundle() -> Bundle:
-    return Bundle(max_files=settings.READINESS_BUNDLE_MAX_FILES, max_bytes=settings.READINESS_BUNDLE_MAX_BYTES)
+    return Bundle(max_files=settings.READINESS_BUNDLE_MAX_FILES, max_bytes=settings.READINESS_BUNDLE_MAX_BYTES,
+                  max_archive_bytes=settings.READINESS_BUNDLE_MAX_ARCHIVE_BYTES)
+
+
+def yaml_limits() -> safe_yaml.Limits:
+    """The YAML budget of the settings (READINESS_YAML_MAX_DEPTH, READINESS_YAML_MAX_ALIAS_NODES)."""
+    return safe_yaml.Limits(max_depth=settings.READINESS_YAML_MAX_DEPTH,
+                            max_alias_nodes=settings.READINESS_YAML_MAX_ALIAS_NODES)
+
+
+def load_bundle(bundle: Bundle, *, source: str = "bundle") -> ManifestSnapshot:
+    """Parse the bundle's manifests in memory within the configured budgets; raises ManifestError
+    naming the member and line. CPU-bound (seconds for a large bundle): the worker's job, not a request's."""
+    return load_texts(bundle.texts(), source=source, limits=yaml_limits(),
+                      max_objects=settings.READINESS_BUNDLE_MAX_OBJECTS)
 
 
 def safe_path(name: str) -> str:
@@ -86,7 +115,15 @@ def safe_path(name: str) -> str:
         raise BundleError(f"{name}: paths with '..' are not allowed in a bundle.")
     if not parts:
         raise BundleError(f"{name!r} is not a file name.")
-    return "/".join(parts)
+    path = "/".join(parts)
+    shown = path if len(path) <= 120 else f"{path[:60]}…{path[-40:]}"
+    if len(parts) > MAX_PATH_PARTS:
+        raise BundleError(f"{shown}: nested more than {MAX_PATH_PARTS} folders deep.")
+    if len(path) > MAX_PATH_CHARS:
+        raise BundleError(f"{shown}: the path is longer than {MAX_PATH_CHARS} characters.")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_PART_BYTES for part in parts):
+        raise BundleError(f"{shown}: a file or folder name is longer than {MAX_NAME_PART_BYTES} bytes.")
+    return path
 
 
 def read_uploads(uploads: Iterable) -> Bundle:
@@ -110,8 +147,14 @@ def read_paths(paths: Iterable[str | Path]) -> Bundle:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()):
-                bundle.add(f"{path.name or 'bundle'}/{file.relative_to(path).as_posix()}", file.read_bytes())
+            try:
+                files = folder_manifests(path)
+            except ManifestError as exc:
+                raise BundleError(str(exc)) from None
+            for file in files:
+                with file.open("rb") as handle:
+                    data = _read_capped(handle, bundle.remaining(), str(file))
+                bundle.add(f"{path.resolve().name or 'bundle'}/{file.relative_to(path).as_posix()}", data)
         elif path.is_file():
             with path.open("rb") as handle:
                 _read_one(bundle, path.name, handle)
@@ -185,6 +228,7 @@ def _read_tar(upload, bundle: Bundle, name: str) -> None:
         archive = tarfile.open(fileobj=upload, mode="r:gz")
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BundleError(f"{name}: not a readable .tar.gz file ({exc}).") from None
+    declared = 0
     with archive:
         try:
             for seen, info in enumerate(archive, start=1):
@@ -194,6 +238,12 @@ def _read_tar(upload, bundle: Bundle, name: str) -> None:
                     continue
                 if not info.isfile():  # symlinks, hard links, devices, fifos
                     raise BundleError(f"{name}: {member} is not a regular file; links and devices are not allowed.")
+                # Reaching the next member decompresses this one, manifest or not: refuse from the header.
+                declared += info.size
+                if declared > bundle.max_archive_bytes:
+                    raise BundleError(f"{name}: {member} ({_size(info.size)}) takes the archive over "
+                                      f"{_size(bundle.max_archive_bytes)} unpacked; a .tar.gz is read through "
+                                      f"to its end, so leave files that are not manifests out of it.")
                 if not member.lower().endswith(YAML_SUFFIXES):
                     continue
                 if info.size > bundle.remaining():
@@ -202,3 +252,10 @@ def _read_tar(upload, bundle: Bundle, name: str) -> None:
                 bundle.add(member, _read_capped(handle, bundle.remaining(), name))
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise BundleError(f"{name}: the archive is damaged ({exc}).") from None
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"

@@ -1,19 +1,9 @@
 """Forms for clusters and probe runs: they validate and normalise; services save."""
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.conf import settings
 
 from probes import bundles, crypto, live
-from probes.manifests import ManifestError, load_manifests
 from probes.models import Cluster
-
-
-def check_manifests(bundle: bundles.Bundle) -> None:
-    """Parse the bundle now, so a broken file is reported on the form, not later as a run error."""
-    with tempfile.TemporaryDirectory(prefix="readiness-check-") as folder:
-        load_manifests(bundle.write_to(Path(folder)))
 
 
 class SecretTextarea(forms.Textarea):
@@ -95,9 +85,10 @@ class RunProbesForm(forms.Form):
             if sum(f.size for f in uploads) > settings.READINESS_MAX_UPLOAD_BYTES:
                 raise forms.ValidationError("The upload is larger than the allowed size.")
             try:
+                # Listing, names and sizes only: the YAML is parsed by the worker (a bad member ends
+                # the run in error naming it and its line), so a large bundle never holds a web worker.
                 data["bundle_files"] = bundles.read_uploads(uploads)
-                check_manifests(data["bundle_files"])
-            except (bundles.BundleError, ManifestError) as exc:
+            except bundles.BundleError as exc:
                 raise forms.ValidationError(str(exc)) from None
             data["bundle_name"] = ", ".join(f.name for f in uploads)
         return data

@@ -29,6 +29,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from probes.kinds import KINDS, Kind
 from probes.snapshot import Snapshot
+from readiness import safe_yaml
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +37,8 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds for each request
 MAX_BACKOFF = 10.0  # seconds: the longest we wait between two attempts
 MAX_RETRY_AFTER = 30.0  # seconds: a server may ask for more, but a worker will not park longer
+# A kubeconfig is a few mappings deep and needs no aliases to speak of.
+KUBECONFIG_LIMITS = safe_yaml.Limits(max_depth=20, max_alias_nodes=1_000, max_nodes=100_000)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -121,16 +124,19 @@ def parse_kubeconfig(text: str, *, context: str | None = None) -> dict:
     token, say) and send them to whatever server the kubeconfig names.
     """
     try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        # The YAML error text quotes the offending line, which may hold a token: leave it out.
-        raise KubeconfigError(f"The kubeconfig is not valid YAML{where}.") from None
+        config = safe_yaml.load(text, name="kubeconfig", limits=KUBECONFIG_LIMITS)
+    except safe_yaml.YamlError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        if exc.problem.startswith("not valid YAML"):
+            # The YAML error text may quote the offending line, which may hold a token: leave it out.
+            raise KubeconfigError(f"The kubeconfig is not valid YAML{where}.") from None
+        raise KubeconfigError(f"The kubeconfig cannot be used{where}: {exc.problem}.") from None
     if not isinstance(config, dict) or not isinstance(config.get("contexts"), list):
         raise KubeconfigError("This is not a kubeconfig: expected clusters, users and contexts.")
     name = context or config.get("current-context")
     contexts = _named(config, "contexts")
+    if name is not None and not isinstance(name, str):
+        raise KubeconfigError("The kubeconfig's current-context must be a string.")
     if not name:
         raise KubeconfigError(f"The kubeconfig has no current-context and none was chosen; "
                               f"contexts: {', '.join(contexts) or 'none'}.")
@@ -149,12 +155,22 @@ def parse_kubeconfig(text: str, *, context: str | None = None) -> dict:
 def _named(config: dict, section: str) -> dict[str, dict]:
     entries = config.get(section) or []
     key = section[:-1]  # "contexts" -> "context"
-    return {e["name"]: e.get(key) for e in entries if isinstance(e, dict) and "name" in e}
+    if not isinstance(entries, list):
+        raise KubeconfigError(f"The kubeconfig's {section} must be a list.")
+    named = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise KubeconfigError(f"Every entry of the kubeconfig's {section} needs a name (a string).")
+        value = entry.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise KubeconfigError(f"The {key} of {section[:-1]} {entry['name']!r} must be a mapping.")
+        named[entry["name"]] = value
+    return named
 
 
 def _pick(config: dict, section: str, name: str | None, context: str) -> dict:
     entries = _named(config, section)
-    if not name or name not in entries:
+    if not isinstance(name, str) or name not in entries:
         raise KubeconfigError(f"Context {context!r} refers to {section[:-1]} {name!r}, "
                               f"which is not in the kubeconfig.")
     return entries[name] or {}

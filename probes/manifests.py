@@ -5,12 +5,12 @@ version, and it only holds the components it ships. Nothing is marked `missing`;
 Prometheus and finds none reports "not in the bundle".
 """
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from probes.kinds import KINDS
+from readiness import safe_yaml
 from probes.snapshot import Snapshot
 
 # Older API versions whose objects have the shape of the version we judge.
@@ -21,6 +21,7 @@ ALIASES = {
     ("kafka.strimzi.io/v1beta1", "KafkaTopic"): "kafka.strimzi.io/v1beta2/KafkaTopic",
     ("kafka.strimzi.io/v1beta1", "Kafka"): "kafka.strimzi.io/v1beta2/Kafka",
 }
+MAX_OBJECTS = 50_000  # objects one bundle may hold (READINESS_BUNDLE_MAX_OBJECTS in the app)
 
 
 class ManifestError(ValueError):
@@ -41,64 +42,118 @@ class ManifestSnapshot(Snapshot):
         return f"{sum(self.unknown_kinds.values())} object(s) of kinds no probe reads were ignored: {kinds}"
 
 
-def load_manifests(paths) -> ManifestSnapshot:
+def load_manifests(paths, *, limits: safe_yaml.Limits = safe_yaml.DEFAULT_LIMITS,
+                   max_objects: int = MAX_OBJECTS) -> ManifestSnapshot:
     """Read files and folders (recursively, *.yaml and *.yml) into one snapshot."""
     files = list(_files([Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]))
-    snap = ManifestSnapshot(source="manifests:" + ",".join(str(p) for p in files), live=False, files=[str(f) for f in files])
+    return load_texts(((str(path), _read(path)) for path in files), source=",".join(str(p) for p in files),
+                      limits=limits, max_objects=max_objects)
+
+
+def load_texts(texts: Iterable[tuple[str, str | bytes]], *, source: str,
+               limits: safe_yaml.Limits = safe_yaml.DEFAULT_LIMITS, max_objects: int = MAX_OBJECTS) -> ManifestSnapshot:
+    """A snapshot from (file name, YAML text) pairs: a bundle held in memory, never written to disk.
+
+    Each text is checked against `limits` (nesting depth, alias expansion) before it is loaded, and
+    the bundle may hold at most `max_objects` objects; ManifestError names the file and the line.
+    """
+    snap = ManifestSnapshot(source=f"manifests:{source}", live=False)
     unknown: Counter = Counter()
-    for path in files:
-        for number, line, doc in _documents(path):
-            for obj in _expand(doc, path, number):
-                _add(snap, obj, str(path), line, unknown)
+    count = 0
+    for name, text in texts:
+        snap.files.append(name)
+        for number, line, doc in _documents(name, text, limits):
+            for obj in _expand(doc, name, number, line):
+                count += 1
+                if count > max_objects:
+                    raise ManifestError(f"{name}: document {number} line {line}: the bundle holds more than "
+                                        f"{max_objects:,} objects; probe it in parts")
+                _add(snap, obj, name, line, unknown)
     snap.unknown_kinds = dict(unknown)
     return snap
+
+
+def folder_manifests(folder: Path) -> list[Path]:
+    """The .yaml/.yml files under `folder`, in name order; ManifestError for a link that leads outside it.
+
+    A link inside the folder is read as the file it points to; one that resolves outside (a system
+    file, a home folder) is refused, as uploads refuse links altogether.
+    """
+    root = folder.resolve()
+    found = []
+    for path in sorted(folder.rglob("*")):
+        is_manifest = path.suffix.lower() in (".yaml", ".yml")
+        if not is_manifest and not path.is_symlink():
+            continue
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            raise ManifestError(f"{path}: a link to {target}, outside {folder}; links must stay inside the folder")
+        if is_manifest and target.is_file():
+            found.append(path)
+    return found
 
 
 def _files(paths: list[Path]):
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            yield from folder_manifests(path)
         elif path.is_file():
             yield path
         else:
             raise ManifestError(f"{path}: no such file or folder")
 
 
-def _documents(path: Path):
-    """(document number from 1, first line, parsed document) for each non-empty document."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: cannot read: {exc}") from None
-    loader = yaml.SafeLoader(text)
-    number = 0
+
+
+def _documents(name: str, text: str | bytes, limits: safe_yaml.Limits):
+    """(document number from 1, first line, parsed document) for each non-empty document."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{name}: cannot read: not UTF-8 text ({exc})") from None
     try:
-        while True:
-            number += 1
-            try:
-                if not loader.check_node():
-                    break
-                node = loader.get_node()
-                doc = loader.construct_document(node) if node is not None else None
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f" line {mark.line + 1}" if mark else ""
-                raise ManifestError(f"{path}: document {number}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-            if doc is not None:
-                yield number, node.start_mark.line + 1, doc
-    finally:
-        loader.dispose()
+        yield from safe_yaml.documents(text, name=name, limits=limits)
+    except safe_yaml.YamlError as exc:
+        where = f" line {exc.line}" if exc.line else ""
+        raise ManifestError(f"{name}: document {exc.document or 1}{where}: {exc.problem}") from None
 
 
-def _expand(doc, path: Path, number: int) -> list[dict]:
-    if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: document {number}: expected a Kubernetes object, found {type(doc).__name__}")
-    if not doc.get("apiVersion") or not doc.get("kind"):
-        missing = " and ".join(k for k in ("apiVersion", "kind") if not doc.get(k))
-        raise ManifestError(f"{path}: document {number}: has no {missing}")
-    if str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list):
-        return [obj for item in doc["items"] for obj in _expand(item, path, number)]
-    return [doc]
+def _expand(doc, name: str, number: int, line: int) -> list[dict]:
+    """The document's objects: itself, or the items of a List (which may not nest Lists)."""
+    where = f"{name}: document {number} line {line}"
+    objects = []
+    pending = [(doc, 0)]
+    while pending:
+        obj, depth = pending.pop()
+        if not isinstance(obj, dict):
+            raise ManifestError(f"{where}: expected a Kubernetes object, found {type(obj).__name__}")
+        if not obj.get("apiVersion") or not obj.get("kind"):
+            missing = " and ".join(k for k in ("apiVersion", "kind") if not obj.get(k))
+            raise ManifestError(f"{where}: has no {missing}")
+        for key in ("apiVersion", "kind"):
+            if not isinstance(obj[key], str):
+                raise ManifestError(f"{where}: {key} must be a string, found {type(obj[key]).__name__}")
+        if obj["kind"].endswith("List") and isinstance(obj.get("items"), list):
+            if depth >= 1:
+                raise ManifestError(f"{where}: a {obj['kind']} inside a List is not allowed")
+            pending.extend((item, depth + 1) for item in reversed(obj["items"]))
+            continue
+        metadata = obj.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ManifestError(f"{where}: {obj['kind']} metadata must be a mapping, found {type(metadata).__name__}")
+        for key in ("name", "namespace"):
+            value = (metadata or {}).get(key)
+            if value is not None and not isinstance(value, str):
+                raise ManifestError(f"{where}: {obj['kind']} metadata.{key} must be a string, "
+                                    f"found {type(value).__name__}")
+        objects.append(obj)
+    return objects
 
 
 def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Counter) -> None:
@@ -107,7 +162,7 @@ def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Count
         unknown[f"{obj['apiVersion']}/{obj['kind']}"] += 1
         return
     kind = KINDS[kind_id]
-    metadata = obj.setdefault("metadata", {}) or {}
+    metadata = obj.get("metadata") or {}
     obj["metadata"] = metadata
     if kind.namespaced and not metadata.get("namespace"):
         metadata["namespace"] = "default"  # where kubectl apply puts it without -n

@@ -8,10 +8,8 @@ nothing if the run already finished.
 import hashlib
 import json
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -26,7 +24,7 @@ from checklists.services.signoff import lock_release_for_item_change
 from probes import bundles, crypto, live
 from probes.bindings import group
 from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
-from probes.manifests import ManifestError, load_manifests
+from probes.manifests import ManifestError
 from probes.models import Cluster, ProbeResult, ProbeRun, RunState
 from readiness import jobs
 
@@ -206,13 +204,8 @@ def _collect(run: ProbeRun, bindings: list[Binding]):
                           "collect_seconds": round(stats.elapsed, 3), "kinds": len(kinds)}
     with run.bundle.open("rb") as handle:
         bundle = bundles.open_targz(handle.read())
-    with tempfile.TemporaryDirectory(prefix="readiness-bundle-") as folder:
-        snapshot = load_manifests(bundle.write_to(Path(folder)))
-        # File names in findings (for people, SARIF) relative to the bundle, not our temp folder.
-        prefix = folder.rstrip("/") + "/"
-        sources = getattr(snapshot, "sources", {})
-        for ref, (path, line) in list(sources.items()):
-            sources[ref] = (path.removeprefix(prefix), line)
+    # In memory: member names are never paths on our disk (see probes.bundles).
+    snapshot = bundles.load_bundle(bundle, source=run.bundle_name or "bundle")
     objects = {kind: len(items) for kind, items in snapshot.objects.items()}
     return snapshot, {"files": len(bundle.files), "objects": objects, "kinds": len(kinds)}
 

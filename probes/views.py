@@ -46,7 +46,7 @@ def cluster_create(request):
         else:
             messages.success(request, f"Cluster {cluster.name} added. Test it to see whether it is reachable.")
             return redirect("probes:cluster-list")
-    return render(request, "probes/cluster_form.html", {"form": form})
+    return render(request, "probes/cluster_form.html", {"form": form}, status=400 if request.method == "POST" else 200)
 
 
 @require_POST

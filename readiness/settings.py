@@ -211,7 +211,16 @@ READINESS_REPROBE_APPROVED_DAYS = env_int("READINESS_REPROBE_APPROVED_DAYS", 30)
 # Manifest bundle uploads: caps on the extracted content (archives are unpacked by us, never run).
 READINESS_BUNDLE_MAX_FILES = env_int("READINESS_BUNDLE_MAX_FILES", 500)
 READINESS_BUNDLE_MAX_BYTES = env_int("READINESS_BUNDLE_MAX_MB", 20) * 1024 * 1024
+# A .tar.gz is decompressed through every member to reach the next: all members count against this.
+READINESS_BUNDLE_MAX_ARCHIVE_BYTES = env_int("READINESS_BUNDLE_MAX_ARCHIVE_MB", 100) * 1024 * 1024
+# Parsing in the worker: objects per bundle, and the YAML budget (nesting depth, nodes added by aliases).
+READINESS_BUNDLE_MAX_OBJECTS = env_int("READINESS_BUNDLE_MAX_OBJECTS", 50000)
+READINESS_YAML_MAX_DEPTH = env_int("READINESS_YAML_MAX_DEPTH", 64)
+READINESS_YAML_MAX_ALIAS_NODES = env_int("READINESS_YAML_MAX_ALIAS_NODES", 10000)
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
+# Checklist imports: a release copies every item, so a template's size bounds every release page.
+READINESS_CHECKLIST_MAX_ITEMS = env_int("READINESS_CHECKLIST_MAX_ITEMS", 5000)
+READINESS_CHECKLIST_MAX_DEPTH = env_int("READINESS_CHECKLIST_MAX_DEPTH", 8)
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.
 EMAIL_BACKEND_PATH = env_str("EMAIL_BACKEND") or (

@@ -1,18 +1,19 @@
 """The built-in default template: the production-readiness checklist our first users run."""
 from pathlib import Path
 
-import yaml
-
 from checklists.models import Team
+from readiness import safe_yaml
 
 SEED_DIR = Path(__file__).resolve().parent
 CHECKLIST = SEED_DIR / "production-readiness-checklist.md"
 
 
 def seed_metadata() -> dict:
-    metadata = yaml.safe_load((SEED_DIR / "production-readiness.yaml").read_text())
+    path = SEED_DIR / "production-readiness.yaml"
+    metadata = safe_yaml.load(path.read_text(encoding="utf-8"), name=str(path))
     bindings = SEED_DIR / "probe-bindings.yaml"
-    metadata["probes"] = (yaml.safe_load(bindings.read_text()) or {}) if bindings.exists() else {}
+    metadata["probes"] = ((safe_yaml.load(bindings.read_text(encoding="utf-8"), name=str(bindings)) or {})
+                          if bindings.exists() else {})
     return metadata
 
 

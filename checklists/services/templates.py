@@ -2,6 +2,7 @@
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from checklists import markdown
@@ -27,7 +28,8 @@ def template_import(*, data: bytes, name: str | None = None, source_name: str = 
     nothing on any error.
     """
     text = markdown.decode(data)
-    checklist = markdown.parse(text, default_title=name or "Checklist")
+    checklist = markdown.parse(text, default_title=name or "Checklist", max_items=settings.READINESS_CHECKLIST_MAX_ITEMS,
+                               max_depth=settings.READINESS_CHECKLIST_MAX_DEPTH)
     template_name = (name or checklist.title).strip()
     metadata = metadata or {}
     digest = hashlib.sha256(data + canonical_json(metadata).encode()).hexdigest()

@@ -1,13 +1,12 @@
 """Centralised logging: Loki with object storage and retention, and a log shipper on every node."""
 from dataclasses import dataclass
 
-import yaml
-
 from probes.base import Finding, Outcome, fail, judge, probe, skip
 from probes.catalogue.common import describe, duration_seconds, where, workloads_matching
 from probes.objects import dig, name, namespace
 from probes.podspecs import DAEMONSET, DEPLOYMENT, STATEFULSET
 from probes.snapshot import Snapshot
+from readiness import safe_yaml
 
 CONFIGMAP = "v1/ConfigMap"
 NODE = "v1/Node"
@@ -26,8 +25,8 @@ def _loki_configs(snap: Snapshot, loki: dict) -> tuple[list[dict], list[str]]:
         if namespace(cm) == ns and name(cm) in wanted:
             for text in (cm.get("data") or {}).values():
                 try:
-                    doc = yaml.safe_load(text)
-                except yaml.YAMLError:
+                    doc = safe_yaml.load(text, name=f"{ns}/ConfigMap/{name(cm)}")
+                except (safe_yaml.YamlError, TypeError):  # not YAML, over the budget, or not text
                     continue
                 if isinstance(doc, dict) and ("schema_config" in doc or "common" in doc or "limits_config" in doc):
                     configs.append(doc)

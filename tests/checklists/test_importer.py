@@ -100,3 +100,61 @@ def test_import_and_export_commands_round_trip(tmp_path, capsys):
     assert list(copy.sections.values_list("key", "title", "level")) == list(
         seed.sections.values_list("key", "title", "level"))
     assert template_export(template=copy.template).replace("Seed copy", "Seed", 1) == exported
+
+
+# --- limits: a template's size bounds every release made from it -----------------------------------
+def _checklist(items: int, depth: int = 0) -> bytes:
+    lines = ["# Big", "## Section"] + [f"- [ ] item {n}" for n in range(items)]
+    lines += ["  " * level + f"- [ ] nested {level}" for level in range(depth + 1)] if depth else []
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_checklist_over_the_item_limit_is_refused_naming_the_line(settings):
+    settings.READINESS_CHECKLIST_MAX_ITEMS = 100
+    template_import(data=_checklist(100), name="Exactly")
+    with pytest.raises(ChecklistError) as caught:
+        template_import(data=_checklist(101), name="Over")
+    assert caught.value.line == 103 and "more than 100 items" in str(caught.value)
+    assert not ChecklistTemplate.objects.filter(name="Over").exists()
+
+
+def test_items_nested_too_deep_are_refused_naming_the_line(settings):
+    settings.READINESS_CHECKLIST_MAX_DEPTH = 8
+    template_import(data=_checklist(1, depth=8), name="Deep enough")
+    with pytest.raises(ChecklistError) as caught:
+        template_import(data=_checklist(1, depth=9), name="Too deep")
+    assert caught.value.line == 13 and "nested more than 8 levels" in str(caught.value)
+
+
+def test_the_import_command_refuses_a_big_checklist_and_bad_metadata(tmp_path, settings):
+    settings.READINESS_CHECKLIST_MAX_ITEMS = 10
+    big = tmp_path / "big.md"
+    big.write_bytes(_checklist(11))
+    with pytest.raises(CommandError, match=r"big.md: line 13: the checklist holds more than 10 items"):
+        call_command("import_checklist", str(big))
+    small = tmp_path / "small.md"
+    small.write_bytes(_checklist(2))
+    meta = tmp_path / "meta.yaml"
+    bomb = "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 9)}]\n" for n in range(8))
+    for text, says in [(bomb, r"meta.yaml: line 5: aliases expand to more than 10,000 nodes"),
+                       ("[1, 2]\n", "expected a mapping"), ("teams: [a]\n", "teams must be a mapping"),
+                       ("teams: {a: [\n", r"meta.yaml: line 2: not valid YAML")]:
+        meta.write_text(text)
+        with pytest.raises(CommandError, match=says):
+            call_command("import_checklist", str(small), "--metadata", str(meta))
+    assert not ChecklistTemplate.objects.filter(name="Big").exists()
+
+
+def test_deep_nesting_exports_and_reports_without_recursion(settings, people):
+    """A version nested deeper than Python recurses (imported under older limits) still exports."""
+    from checklists.services.releases import release_create
+    from checklists.services.reports import report_render
+
+    settings.READINESS_CHECKLIST_MAX_DEPTH = 1500
+    result = template_import(data=_checklist(1, depth=1200), name="Deep")
+    exported = template_export(template=result.version.template)
+    assert exported.count("<!-- key: ") == 1202
+    assert "  " * 1200 + "- [ ] nested 1200" in exported
+    release = release_create(template_version=result.version, service="deep", version="1", by=people["manager"])
+    report = report_render(release=release, fmt="md", by=people["manager"])
+    assert b"nested 1200" in report.data

@@ -72,3 +72,91 @@ def test_findings_from_manifests_carry_their_file_and_line():
 def test_exemption_without_reason_in_the_bad_bundle_is_reported():
     outcome = results_for("bad-bundle")["security.read-only-root-fs"].outcome
     assert ("shop/Deployment/worker", "metadata.annotations.readiness.dev/exempt-reason") in {(f.object, f.field) for f in outcome.findings}
+
+
+# --- hostile archives: refused from their listing, in the request, naming the member ---------------
+import gzip  # noqa: E402
+import io  # noqa: E402
+import tarfile  # noqa: E402
+import time  # noqa: E402
+import zipfile  # noqa: E402
+
+import pytest  # noqa: E402
+
+from probes import bundles  # noqa: E402
+
+GIB = 1 << 30
+
+
+class Upload(io.BytesIO):
+    def __init__(self, name, data):
+        super().__init__(data)
+        self.name = name
+
+
+def zip_of(entries: dict[str, bytes]) -> Upload:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return Upload("bundle.zip", buffer.getvalue())
+
+
+def tar_of(entries: dict[str, bytes]) -> Upload:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return Upload("bundle.tar.gz", buffer.getvalue())
+
+
+def huge_member_targz(size: int = 20 * GIB) -> Upload:
+    """A tar.gz whose first member declares `size` bytes of not-YAML, then a manifest. Only the header
+    and a first MiB are really there: reading through the member would fail as damaged, not be refused."""
+    info = tarfile.TarInfo("chart/image.bin")
+    info.size = size
+    raw = info.tobuf(format=tarfile.PAX_FORMAT) + b"\0" * (1 << 20)
+    return Upload("bundle.tar.gz", gzip.compress(raw))
+
+
+CM = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+
+
+@pytest.mark.parametrize("archive", [zip_of, tar_of], ids=["zip", "tar.gz"])
+@pytest.mark.parametrize("entries, says", [
+    ({"a.yaml": CM, "a.yaml/b.yaml": CM}, "a.yaml/b.yaml: a.yaml is a file in the bundle, so it cannot be a folder too"),
+    ({"a.yaml/b.yaml": CM, "a.yaml": CM}, "a.yaml: the bundle holds a file and a folder with this name"),
+    ({"x" * 300 + ".yaml": CM}, "a file or folder name is longer than 255 bytes"),
+    ({"d/" * 2100 + "a.yaml": CM}, "nested more than 32 folders deep"),
+    ({("d" * 200 + "/") * 6 + "a.yaml": CM}, "the path is longer than 1024 characters"),
+])
+def test_member_names_that_could_not_be_files_are_refused_naming_the_member(archive, entries, says):
+    with pytest.raises(bundles.BundleError, match=says):
+        bundles.read_uploads([archive(entries)])
+
+
+def test_a_huge_member_that_is_not_yaml_is_refused_from_its_header():
+    started = time.monotonic()
+    with pytest.raises(bundles.BundleError) as caught:
+        bundles.read_uploads([huge_member_targz()])
+    assert time.monotonic() - started < 2
+    assert str(caught.value).startswith("bundle.tar.gz: chart/image.bin (20.0 GiB) takes the archive over 100.0 MiB")
+
+
+def test_members_that_are_not_yaml_count_against_the_archive_cap(settings):
+    settings.READINESS_BUNDLE_MAX_ARCHIVE_BYTES = 1000
+    ok = bundles.read_uploads([tar_of({"a.yaml": CM, "notes.txt": b"x" * 900})])
+    assert list(ok.files) == ["a.yaml"]
+    with pytest.raises(bundles.BundleError, match="notes.txt .* takes the archive over 1000 bytes"):
+        bundles.read_uploads([tar_of({"a.yaml": CM, "notes.txt": b"x" * 1000})])
+    # A zip is read from its directory: members that are not manifests are skipped unread.
+    assert list(bundles.read_uploads([zip_of({"a.yaml": CM, "notes.txt": b"x" * 5000})]).files) == ["a.yaml"]
+
+
+def test_a_bundle_is_parsed_in_memory_with_names_as_given():
+    bundle = bundles.read_uploads([tar_of({"chart/templates/cm.yaml": CM})])
+    snapshot = bundles.load_bundle(bundle, source="up.tar.gz")
+    assert snapshot.files == ["chart/templates/cm.yaml"] and snapshot.sources["default/ConfigMap/a"] == (
+        "chart/templates/cm.yaml", 1)

@@ -97,6 +97,45 @@ def test_errors_exit_2_with_the_message(tmp_path, k8s_server):
     assert error.value.returncode == 2
 
 
+def test_a_link_leaving_the_folder_is_refused_and_one_inside_is_read(tmp_path, workload_release):
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: secret}\n")
+    folder = tmp_path / "chart"
+    folder.mkdir()
+    (folder / "app.yaml").write_bytes((BUNDLES / "good" / "app.yaml").read_bytes())
+    (folder / "same.yaml").symlink_to(folder / "app.yaml")
+    assert probe("--manifests", str(folder))[0] in (0, 1)  # read, not refused: the link stays inside
+    for link in (folder / "passwd.yaml", folder / "etc"):
+        link.symlink_to(outside if link.suffix else tmp_path)
+        with pytest.raises(CommandError, match=f"{link}: a link to .*, outside {folder}") as error:
+            call_command("probe", "--manifests", str(folder), stdout=io.StringIO())
+        assert error.value.returncode == 2
+        with pytest.raises(CommandError, match="links must stay inside the folder"):
+            call_command("probe", "--manifests", str(folder), "--release", str(workload_release.pk), stdout=io.StringIO())
+        link.unlink()
+
+
+@pytest.mark.parametrize("text, says", [
+    ("apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 5000 + "]" * 5000 + "\n", "line 3: nested more than 64 levels deep"),
+    ("apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 3001)),
+     "nested more than 64 levels deep"),
+    ("apiVersion: v1\nkind: List\nitems: &a [*a]\n", "refers to the node that contains it"),
+])
+def test_deep_or_recursive_yaml_exits_2_with_a_message(tmp_path, text, says):
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    for source in (str(path), str(tmp_path)):
+        with pytest.raises(CommandError, match=says) as error:
+            call_command("probe", "--manifests", source, stdout=io.StringIO())
+        assert error.value.returncode == 2
+    archive = tmp_path / "deep.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(path, arcname="chart/deep.yaml")
+    with pytest.raises(CommandError, match=says) as error:
+        call_command("probe", "--manifests", str(archive), stdout=io.StringIO())
+    assert error.value.returncode == 2 and str(error.value).startswith("chart/deep.yaml: document 1 line ")
+
+
 def test_cluster_source_with_release_records_an_error_run(workload_release, k8s_server):
     cluster = services.cluster_create(name="gone", kubeconfig=k8s_server.kubeconfig())
     k8s_server.stop()

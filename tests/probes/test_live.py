@@ -208,6 +208,24 @@ def test_a_chosen_context_is_used(k8s_server):
         assert len(live.collect(api, [NODE]).of(NODE)) == 1
 
 
+BOMB = "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 9)}]\n" for n in range(8))
+
+
+@pytest.mark.parametrize("text, says", [
+    (BOMB + kubeconfig_text("http://x", "t"), r"cannot be used \(line 4\): aliases expand to more than 1,000 nodes"),
+    ("contexts: " + "[" * 5000 + "]" * 5000 + "\n", r"cannot be used \(line 1\): nested more than 20 levels deep"),
+    ("contexts: &c [*c]\n", "refers to the node that contains it"),
+    ("contexts: [{name: [1]}]\n", "needs a name"),
+    ("contexts: [{name: a, context: [1]}]\ncurrent-context: a\n", "must be a mapping"),
+    ("contexts: [{name: a, context: {cluster: [1]}}]\ncurrent-context: a\n", "refers to cluster"),
+    ("contexts: []\ncurrent-context: [a]\n", "current-context must be a string"),
+    ("contexts: []\nclusters: {a: 1}\ncurrent-context: a\n", "is not in the kubeconfig"),
+])
+def test_an_alias_bomb_or_deep_kubeconfig_is_refused(text, says):
+    with pytest.raises(live.KubeconfigError, match=says):
+        live.parse_kubeconfig(text)
+
+
 def test_yaml_errors_do_not_quote_the_kubeconfig():
     text = "users:\n- name: a\n  user: {token: s3cr3t-token\n"
     with pytest.raises(live.KubeconfigError) as caught:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.manifests import ManifestError, load_manifests
+from probes.manifests import ManifestError, load_manifests, load_texts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -69,10 +69,10 @@ def test_older_api_versions_are_read_in_the_current_shape(tmp_path):
     "text, message",
     [
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [unclosed\n", "document 2 line 6: not valid YAML"),
-        ("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: a}\n", "document 2: has no apiVersion and kind"),
-        ("kind: Service\n", "document 1: has no apiVersion"),
-        ("- just\n- a list\n", "document 1: expected a Kubernetes object, found list"),
-        ("apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n", "document 1: has no apiVersion"),
+        ("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: a}\n", "document 2 line 4: has no apiVersion and kind"),
+        ("kind: Service\n", "document 1 line 1: has no apiVersion"),
+        ("- just\n- a list\n", "document 1 line 1: expected a Kubernetes object, found list"),
+        ("apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n", "document 1 line 1: has no apiVersion"),
     ],
 )
 def test_malformed_documents_name_file_and_document(tmp_path, text, message):
@@ -86,3 +86,40 @@ def test_malformed_documents_name_file_and_document(tmp_path, text, message):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(ManifestError, match="no such file or folder"):
         load_manifests(tmp_path / "nope")
+
+
+BOMB = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"  l{n}: &{chr(98 + n)} [{', '.join([f'*{chr(97 + n)}'] * 9)}]\n" for n in range(6)))
+
+
+@pytest.mark.parametrize("text, message", [
+    (BOMB, "document 1 line 8: aliases expand to more than 10,000 nodes"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: " + "[" * 5000 + "}\n", "document 1 line 4: nested more than 64 levels deep"),
+    ("apiVersion: v1\nkind: List\nitems: &a [*a]\n", "document 1 line 3: the alias *a refers to the node that contains it"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: [1, 2]\n", "document 1 line 1: ConfigMap metadata must be a mapping, found list"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [1]}\n", "document 1 line 1: ConfigMap metadata.name must be a string"),
+    ("apiVersion: v1\nkind: [ConfigMap]\n", "document 1 line 1: kind must be a string"),
+    ("apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: List, items: []}]\n", "a List inside a List is not allowed"),
+])
+def test_hostile_documents_are_refused_naming_file_and_line(tmp_path, text, message):
+    path = write(tmp_path, "hostile.yaml", text)
+    with pytest.raises(ManifestError) as caught:
+        load_manifests(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+
+
+def test_deep_nesting_is_refused_with_the_limit():
+    from readiness import safe_yaml
+
+    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 80)) + "  " * 80 + "v: 1\n"
+    with pytest.raises(ManifestError, match="nested more than 64 levels deep"):
+        load_texts([("deep.yaml", text)], source="deep.yaml")
+    snap = load_texts([("deep.yaml", text)], source="deep.yaml", limits=safe_yaml.Limits(max_depth=100))
+    assert snap.files == ["deep.yaml"]
+
+
+def test_object_count_is_capped():
+    text = "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{n}}}\n" for n in range(11))
+    assert len(load_texts([("a.yaml", text)], source="a", max_objects=11).of("v1/ConfigMap")) == 11
+    with pytest.raises(ManifestError, match=r"a.yaml: document 11 line 42: the bundle holds more than 10 objects"):
+        load_texts([("a.yaml", text)], source="a", max_objects=10)

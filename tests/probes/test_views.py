@@ -1,4 +1,5 @@
 """Probe and cluster pages: who may do what, and that a kubeconfig never comes back."""
+import time
 from pathlib import Path
 
 import pytest
@@ -83,14 +84,85 @@ def test_run_from_uploaded_bundle_is_queued_on_commit(client_for, people, releas
     assert "dapr.control-plane" in html
 
 
-def test_bad_bundle_is_reported_on_the_form(client_for, people, release):
+def test_a_bundle_that_is_not_an_archive_or_yaml_is_refused_on_the_form(client_for, people, release):
     client = client_for(people["manager"])
-    bad = SimpleUploadedFile("app.yaml", b"kind: [unclosed\n")
-    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": bad})
-    assert response.status_code == 400 and "not valid YAML" in response.content.decode()
     escaping = SimpleUploadedFile("x.sh", b"rm -rf /")
     response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": escaping})
-    assert response.status_code == 400 and ProbeRun.objects.count() == 0
+    assert response.status_code == 400 and "x.sh: upload .yaml or .yml files" in response.content.decode()
+    assert ProbeRun.objects.count() == 0
+
+
+@pytest.mark.parametrize("text, says", [
+    ("kind: [unclosed\n", "app.yaml: document 1 line 2: not valid YAML"),
+    ("apiVersion: v1\nkind: ConfigMap\nmetadata: [1, 2]\n", "app.yaml: document 1 line 1: ConfigMap metadata must be a mapping"),
+    ("apiVersion: v1\nkind: List\nitems: &a [*a]\n", "app.yaml: document 1 line 3: the alias *a refers to the node that contains it"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: " + "[" * 5000 + "]" * 5000 + "\n",
+     "app.yaml: document 1 line 4: nested more than 64 levels deep"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: &a0 [x, x, x, x, x, x, x, x, x]\n"
+     + "".join(f"  l{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, 7)),
+     "app.yaml: document 1 line 8: aliases expand to more than 10,000 nodes"),
+])
+def test_a_bad_manifest_is_queued_at_once_and_its_run_ends_in_error_naming_member_and_line(
+        client_for, people, release, text, says):
+    client = client_for(people["manager"])
+    response = client.post(reverse("probes:run-create", args=[release.pk]),
+                           {"bundle": SimpleUploadedFile("app.yaml", text.encode())})
+    assert response.status_code == 302  # parsed by the worker, not in the request
+    run = ProbeRun.objects.get()
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == "error" and run.message.startswith(says)
+    assert not run.results.exists()
+    html = client.get(reverse("probes:run-detail", args=[release.pk, run.pk])).content.decode()
+    assert "app.yaml: document 1 line" in html
+
+
+@pytest.mark.parametrize("entries, says", [
+    ({"a.yaml": b"a: 1\n", "a.yaml/b.yaml": b"a: 1\n"}, "a.yaml/b.yaml: a.yaml is a file in the bundle"),
+    ({"x" * 300 + ".yaml": b"a: 1\n"}, "longer than 255 bytes"),
+    ({"d/" * 2100 + "a.yaml": b"a: 1\n"}, "nested more than 32 folders deep"),
+])
+def test_archive_members_that_crashed_the_writer_are_a_400_naming_the_member(client_for, people, release, entries, says):
+    from tests.probes.test_bundles import tar_of
+
+    archive = tar_of(entries)
+    response = client_for(people["manager"]).post(reverse("probes:run-create", args=[release.pk]), {
+        "bundle": SimpleUploadedFile("chart.tar.gz", archive.getvalue())})
+    assert response.status_code == 400 and says in response.content.decode()
+    assert ProbeRun.objects.count() == 0
+
+
+def test_a_huge_member_is_refused_without_decompressing_it(client_for, people, release):
+    from tests.probes.test_bundles import huge_member_targz
+
+    started = time.monotonic()
+    response = client_for(people["manager"]).post(reverse("probes:run-create", args=[release.pk]), {
+        "bundle": SimpleUploadedFile("chart.tar.gz", huge_member_targz().getvalue())})
+    assert time.monotonic() - started < 5
+    assert response.status_code == 400 and "chart/image.bin (20.0 GiB) takes the archive over" in response.content.decode()
+
+
+def deployments_yaml(count: int) -> bytes:
+    one = ("---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-{n}\n  namespace: shop\n"
+           "  labels: {{app: web-{n}, team: shop}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: web-{n}}}}}\n"
+           "  template:\n    metadata: {{labels: {{app: web-{n}}}}}\n    spec:\n      containers:\n"
+           "      - name: web\n        image: registry.example.com/shop/web:latest\n"
+           "        env: [{{name: MODE, value: production}}, {{name: LOG_LEVEL, value: info}}]\n"
+           "        ports: [{{containerPort: 8080, name: http}}]\n"
+           "        resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}\n")
+    return "".join(one.format(n=n) for n in range(count)).encode()
+
+
+def test_a_10_mb_bundle_is_queued_at_once(client_for, people, release):
+    data = deployments_yaml(25_000)
+    assert len(data) > 10_000_000
+    started = time.monotonic()
+    response = client_for(people["manager"]).post(reverse("probes:run-create", args=[release.pk]), {
+        "bundle": SimpleUploadedFile("big.yaml", data)})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302 and ProbeRun.objects.get().state == "queued"
+    print(f"10 MB bundle of 25,000 Deployments queued in {elapsed:.2f} s")
+    assert elapsed < 10  # parsing it in the request took minutes
 
 
 def test_an_oversized_bundle_is_named_on_the_form(client_for, people, release, settings):
@@ -153,12 +225,25 @@ def test_admin_adds_and_tests_a_cluster_and_never_sees_the_kubeconfig(client_for
     # A file upload works too; an invalid form re-renders without echoing the pasted secret.
     response = client.post(reverse("probes:cluster-create"), {
         "name": "staging", "auth": "kubeconfig", "kubeconfig_text": kubeconfig})
-    assert response.status_code == 200 and "exists already" in response.content.decode()
+    assert response.status_code == 400 and "exists already" in response.content.decode()
     assert TOKEN not in response.content.decode()
     response = client.post(reverse("probes:cluster-create"), {
         "name": "from-file", "auth": "kubeconfig",
         "kubeconfig_file": SimpleUploadedFile("config", kubeconfig.encode())}, follow=True)
     assert Cluster.objects.filter(name="from-file").exists() and TOKEN not in response.content.decode()
+
+
+@pytest.mark.parametrize("kubeconfig, says", [
+    ("".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'x'] * 9)}]\n" for n in range(8)),
+     "The kubeconfig cannot be used (line 4): aliases expand to more than 1,000 nodes"),
+    ("contexts: [{name: [1]}]\n", "needs a name"),
+])
+def test_a_hostile_kubeconfig_is_a_clear_400(client_for, people, kubeconfig, says):
+    client = client_for(people["admin"])
+    response = client.post(reverse("probes:cluster-create"),
+                           {"name": "bomb", "auth": "kubeconfig", "kubeconfig_text": kubeconfig})
+    assert response.status_code == 400 and says in response.content.decode()
+    assert not Cluster.objects.exists()
 
 
 def test_unreachable_cluster_test_says_so(client_for, people, k8s_server):

@@ -7,7 +7,6 @@ with --release, that release's bindings are evaluated and the run is recorded (t
 its results, evidence and item changes, as a run started in the browser would be.
 """
 import sys
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -54,10 +53,8 @@ class Command(BaseCommand):
             return self._recorded(options)
         bindings = self._template_bindings()
         if options["manifests"]:
-            bundle = bundles.read_paths(options["manifests"])
-            with tempfile.TemporaryDirectory(prefix="readiness-cli-") as folder:
-                snapshot = load_manifests(_materialise(bundle, options["manifests"], folder))
-                return evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
+            snapshot = _snapshot(options["manifests"])
+            return evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
         cluster = self._cluster(options["cluster"])
         snapshot = live.collect_cluster(sorted(kinds_needed(bindings)), kubeconfig=services.cluster_kubeconfig(cluster),
                                         context=cluster.context or None, source=f"cluster:{cluster.name}")
@@ -101,9 +98,11 @@ class Command(BaseCommand):
         return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
 
 
-def _materialise(bundle: bundles.Bundle, paths: list[str], folder: str) -> Path | list[Path]:
-    """Plain files and folders are read where they are (findings then name the user's own paths,
-    as SARIF needs); archives are unpacked, with the bundle checks, into `folder`."""
-    if all(not str(p).lower().endswith(bundles.ARCHIVE_SUFFIXES) for p in paths):
-        return [Path(p) for p in paths]
-    return bundle.write_to(Path(folder))
+def _snapshot(paths: list[str]):
+    """Plain files and folders are read where they are (findings then name the user's own paths, as
+    SARIF needs; links leaving a folder are refused); archives are read, with the bundle checks, in
+    memory. The YAML budget and object cap of the settings apply to both."""
+    bundle = bundles.read_paths(paths)
+    if any(str(p).lower().endswith(bundles.ARCHIVE_SUFFIXES) for p in paths):
+        return bundles.load_bundle(bundle, source=",".join(paths))
+    return load_manifests(paths, limits=bundles.yaml_limits(), max_objects=settings.READINESS_BUNDLE_MAX_OBJECTS)
