@@ -122,15 +122,14 @@ def require_manage_signoff(user, release: Release, what: str) -> None:
 
 def holds_requirement(user, requirement) -> bool:
     """Whether the user is someone the requirement asks for: a member of its team (with its role, if
-    it names one), or a holder of its role in any team. Auditors never hold a requirement."""
+    it names one), or a holder of its role in any team. Auditors never hold a requirement. Uses the
+    request's cached memberships: no query."""
     if not user.is_authenticated:
         return False
-    memberships = Membership.objects.filter(user=user).exclude(role=Role.AUDITOR)
-    if requirement.team_id:
-        memberships = memberships.filter(team_id=requirement.team_id)
-    if requirement.role:
-        memberships = memberships.filter(role=requirement.role)
-    return memberships.exists()
+    return any(role != Role.AUDITOR
+               and (not requirement.team_id or team == requirement.team_id)
+               and (not requirement.role or role == requirement.role)
+               for team, role in memberships_of(user))
 
 
 def requirement_holders(requirement):
