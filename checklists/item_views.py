@@ -190,7 +190,7 @@ def _row_response(request, item, flash, *, status=200, row_message=""):
     return render(request, "checklists/_item_row_response.html", {
         "item": item, "release": item.release, "today": timezone.localdate(), "flash": flash,
         "row_message": row_message, "row_level": flash[0][0], "sections": sections,
-        "totals": selectors.release_totals(nodes), "counts": selectors.release_counts(item.release),
+        "totals": (totals := selectors.release_totals(nodes)), "counts": totals,
     }, status=status)
 
 

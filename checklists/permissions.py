@@ -15,21 +15,29 @@ _READ_ALL = {Role.ADMIN, Role.AUDITOR, Role.RELEASE_MANAGER, Role.APPROVER}
 
 
 def roles_of(user) -> set[str]:
-    """The roles a user holds in any team; cached on the user object (one query per request)."""
+    """The roles a user holds in any team; cached on the user object (one query per request, shared
+    with team_ids_of)."""
     if not user.is_authenticated:
         return set()
     if not hasattr(user, "_readiness_roles"):
-        roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-        if user.is_superuser:
-            roles.add(Role.ADMIN)
-        user._readiness_roles = roles
+        _load_memberships(user)
     return user._readiness_roles
 
 
 def team_ids_of(user) -> set[int]:
     if not hasattr(user, "_readiness_team_ids"):
-        user._readiness_team_ids = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        _load_memberships(user)
     return user._readiness_team_ids
+
+
+def _load_memberships(user) -> None:
+    """Roles and team ids from one read of the user's memberships."""
+    rows = list(Membership.objects.filter(user=user).values_list("role", "team_id")) if user.is_authenticated else []
+    roles = {role for role, _ in rows}
+    if user.is_superuser:
+        roles.add(Role.ADMIN)
+    user._readiness_roles = roles
+    user._readiness_team_ids = {team_id for _, team_id in rows}
 
 
 def is_admin(user) -> bool:
