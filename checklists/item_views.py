@@ -139,7 +139,8 @@ def item_update(request, release_pk, pk):
     if request.htmx:
         return _row_response(request, _reload(request, item), [("success", text)])
     messages.success(request, text)
-    return redirect(_next_url(request, reverse("release-detail", args=[item.release_id]) + f"#item-{item.pk}"))
+    return redirect(_next_url(request, reverse("release-detail", args=[item.release_id])
+                                  + f"?section={item.section_id}#item-{item.pk}"))
 
 
 _SETTERS = {

@@ -156,6 +156,8 @@ class SectionNode:
     complete: int = 0
     blocking: int = 0
     overdue: int = 0
+    own: int = 0  # items of this section itself, subsections not included
+    matching: int = 0  # of those, the ones the page's filters let through (set by the release page)
 
     @property
     def pk(self):
@@ -167,7 +169,7 @@ class SectionNode:
 
     @property
     def shown(self) -> bool:
-        return bool(self.items) or any(child.shown for child in self.children)
+        return bool(self.items or self.matching) or any(child.shown for child in self.children)
 
     def walk(self):
         yield self
@@ -192,11 +194,24 @@ def section_tree(release: Release, *, today=None) -> tuple[list[SectionNode], di
         overdue=Count("pk", filter=Q(due_date__lt=today) & ~complete)))
     for row in counts:
         node = nodes.get(row["section_id"])
+        if node is not None:
+            node.own = row["total"]
         while node is not None:
             for name in ("total", "complete", "blocking", "overdue"):
                 setattr(node, name, getattr(node, name) + row[name])
             node = nodes.get(node.section.parent_id)
     return roots, nodes
+
+
+def walk(roots: list[SectionNode]):
+    """Every section of the tree in checklist order."""
+    for root in roots:
+        yield from root.walk()
+
+
+def section_matches(items: QuerySet) -> dict[int, int]:
+    """How many of `items` (a filtered queryset of one release's items) each section holds. One query."""
+    return dict(items.order_by().values_list("section_id").annotate(n=Count("pk")).values_list("section_id", "n"))
 
 
 def section_items(release: Release, section: TemplateSection) -> QuerySet:

@@ -69,12 +69,30 @@ def release_create_view(request):
 @require_GET
 @login_required
 def release_detail(request, pk):
+    """The release page. Rows of the first sections come with it (about ROW_BUDGET of them); every
+    other section loads its rows when it scrolls into view (`?section=<id>`, as an htmx fragment), so
+    the page costs the same for 200 items or 2,000. Without JavaScript the section's link leads to
+    the page with that section's rows drawn."""
     release = permissions.get_release_for_user(request.user, pk)
-    cursor = selectors.release_cursor(release)  # before the items: see release_cursor
     filters = selectors.ItemFilters.from_query(request.GET)
+    wanted = _section_param(request)
+    if request.htmx and wanted is not None:
+        return _section_rows(request, release, filters, wanted)
+    cursor = selectors.release_cursor(release)  # before the items: see release_cursor
     today = timezone.localdate()
     roots, nodes = selectors.section_tree(release, today=today)
-    for item in filters.apply(selectors.release_items(release), request.user):
+    items = filters.apply(selectors.release_items(release), request.user)
+    matching = (selectors.section_matches(filters.apply(release.items.all(), request.user)) if filters.active
+                else {node.pk: node.own for node in nodes.values()})
+    drawn, budget = [], ROW_BUDGET
+    for node in selectors.walk(roots):
+        node.matching = matching.get(node.pk, 0)
+        if node.matching and (node.matching <= budget or node.pk == wanted):
+            drawn.append(node.pk)
+            budget = max(0, budget - node.matching)
+        elif node.matching:
+            budget = 0  # sections keep their order: once one waits, the ones after it wait too
+    for item in items.filter(section_id__in=drawn):
         _prepare_row(request.user, item, release)
         nodes[item.section_id].items.append(item)
     totals = selectors.release_totals(nodes)
@@ -86,6 +104,26 @@ def release_detail(request, pk):
                                             .order_by("username"),
         "can_manage": permissions.can_manage_release(request.user, release),
         "cursor": cursor,
+    })
+
+
+# Rows drawn with the release page itself; the rest load section by section.
+ROW_BUDGET = 40
+
+
+def _section_param(request) -> int | None:
+    value = request.GET.get("section", "")
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+def _section_rows(request, release, filters, section_pk):
+    """The rows of one section (not its subsections: they load on their own), filtered as the page."""
+    section = get_object_or_404(TemplateSection, pk=section_pk, version_id=release.template_version_id)
+    items = list(filters.apply(selectors.release_items(release), request.user).filter(section_id=section.pk))
+    for item in items:
+        _prepare_row(request.user, item, release)
+    return render(request, "checklists/_section_items.html", {
+        "release": release, "section": section, "items": items, "today": timezone.localdate(),
     })
 
 

@@ -65,6 +65,30 @@ def test_dashboard_query_count_does_not_grow_with_releases(client, django_assert
 RELEASE_PAGE_QUERIES = 10
 
 
+# One section's rows, loaded when it scrolls into view: session, user, memberships (3); the release
+# (1); the section (1); its items with owner, assignee and counts (1).
+SECTION_ROWS_QUERIES = 6
+_WAITING = re.compile(r'class="items waiting" hx-get="(\?[^"]+)"')
+
+
+def _rows(html: bytes | str) -> list[int]:
+    text = html.decode() if isinstance(html, bytes) else html
+    return [int(pk) for pk in re.findall(r'class="item-row[^"]*" id="item-(\d+)"', text)]
+
+
+def _all_rows(client, url, django_assert_max_num_queries, **params) -> tuple[list[int], bytes]:
+    """The rows the page draws, then those of every section that waits to be scrolled to."""
+    with django_assert_max_num_queries(RELEASE_PAGE_QUERIES + (1 if params else 0)):  # filters: one count
+        page = client.get(url, params)
+    rows = _rows(page.content)
+    for query in _WAITING.findall(page.content.decode()):
+        with django_assert_max_num_queries(SECTION_ROWS_QUERIES):
+            part = client.get(url + query.replace("&amp;", "&"), HTTP_HX_REQUEST="true")
+        assert part.status_code == 200 and b"<details class=\"section" not in part.content
+        rows += _rows(part.content)
+    return rows, page.content
+
+
 def test_release_page_query_count_does_not_grow_with_items(client, django_assert_max_num_queries, people):
     manager = people["manager"]
     small = release_create(template_version=_small_template(), service="small", version="1", by=manager)
@@ -75,10 +99,53 @@ def test_release_page_query_count_does_not_grow_with_items(client, django_assert
             item_services.evidence_add_note(item=item, text=f"note {item.pk}", by=manager)
             ReleaseItem.objects.filter(pk=item.pk).update(assignee=people["engineer"])
     client.force_login(people["engineer"])  # an engineer: the most expensive visibility check
-    for release, rows in ((small, 20), (big, 211)):
-        with django_assert_max_num_queries(RELEASE_PAGE_QUERIES):
-            response = client.get(reverse("release-detail", args=[release.pk]))
-        assert response.content.count(b'class="item-row') == rows
+    for release in (small, big):
+        url = reverse("release-detail", args=[release.pk])
+        rows, page = _all_rows(client, url, django_assert_max_num_queries)
+        # Every item exactly once, in checklist order within each section.
+        assert sorted(rows) == sorted(release.items.values_list("pk", flat=True))
+    assert len(_rows(page)) <= 40  # the big page draws its first sections; the others wait
+
+
+def test_release_page_size_is_bounded(client, people, seed_teams):
+    manager = people["manager"]
+    client.force_login(manager)  # the release manager: every row editable, every section's tools
+    seed = seed_release(manager=manager)
+    page = client.get(reverse("release-detail", args=[seed.pk])).content
+    assert len(page) <= 120 * 1024, f"{len(page) / 1024:.0f} KiB for 211 items"
+    large = release_create(template_version=_small_template(2000), service="large", version="1", by=manager)
+    page = client.get(reverse("release-detail", args=[large.pk])).content
+    assert len(page) <= 250 * 1024, f"{len(page) / 1024:.0f} KiB for 2,000 items"
+
+
+def test_a_waiting_section_is_drawn_when_asked_for_without_javascript(client, people, release):
+    client.force_login(people["manager"])
+    url = reverse("release-detail", args=[release.pk])
+    query = _WAITING.findall(client.get(url).content.decode())[-1]
+    section = int(re.search(r"section=(\d+)", query).group(1))
+    page = client.get(url + query)  # a plain link: the whole page, that section's rows drawn
+    expected = set(release.items.filter(section_id=section).values_list("pk", flat=True))
+    assert expected and expected <= set(_rows(page.content))
+    # A section of another template is not found.
+    other = _small_template().sections.first()
+    assert client.get(url, {"section": other.pk}, HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_filters_apply_to_sections_that_wait(client, django_assert_max_num_queries, people, release):
+    last = release.items.order_by("-order").first()  # in the last section: never drawn with the page
+    ReleaseItem.objects.filter(pk=last.pk).update(status="failed")
+    client.force_login(people["auditor"])
+    url = reverse("release-detail", args=[release.pk])
+    rows, _ = _all_rows(client, url, django_assert_max_num_queries, status="failed")
+    assert rows == [last.pk]
+
+
+def test_row_links_match_reverse(people, release):
+    from checklists.templatetags.readiness import item_url_for
+
+    for item in release.items.all()[:3]:
+        for name in ("item-detail", "item-update", "evidence-create"):
+            assert item_url_for(name, item.release_id, item.pk) == reverse(name, args=[item.release_id, item.pk])
 
 
 def test_dashboard_filters_and_search(client, people, release, seed_teams):
