@@ -9,12 +9,24 @@ def _url_for(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
+def bench_name(name: str, url: str | None = None) -> str:
+    """`name` for the database DATABASE_URL names by default (`readiness`); for another one, `name`
+    with that database's name in it (`readiness_bench` beside `readiness_ci` is `readiness_ci_bench`),
+    so two checkouts sharing a server never share a benchmark database."""
+    current = urlsplit(url or os.environ["DATABASE_URL"]).path.lstrip("/") or "readiness"
+    if current == "readiness" or not name.startswith("readiness_"):
+        return name
+    return f"{current}_{name.removeprefix('readiness_')}"
+
+
 def use_database(name: str, *, fresh: bool = False) -> str:
-    """Create `name` if missing (drop it first when `fresh`) and point DATABASE_URL at it.
+    """Create `name` (see bench_name()) if missing (drop it first when `fresh`) and point
+    DATABASE_URL at it.
 
     Returns the original DATABASE_URL, for drop_database().
     """
     original = os.environ["DATABASE_URL"]
+    name = bench_name(name, original)
     with psycopg.connect(original, autocommit=True) as conn:
         if fresh:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -25,5 +37,6 @@ def use_database(name: str, *, fresh: bool = False) -> str:
 
 
 def drop_database(original_url: str, name: str) -> None:
+    name = bench_name(name, original_url)
     with psycopg.connect(original_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,11 +1,14 @@
-"""Server time and query count of the dashboard (500 releases) and the seed release page (211 items).
+"""Server time, query count and size of the dashboard (500 releases), the release page (211 items
+and 2,000 items), its live poll, "my items" and the team rollup.
 
     python -m readiness.stack exec -- python bench/web_pages.py [--releases 500] [--repeat 15]
 
 Uses its own database, `readiness_bench` on the configured PostgreSQL server (created and migrated
 if missing; the releases are kept for the next run), so it never touches real data. Times are the
 median of several requests through Django's test Client: middleware, views, queries and templates,
-without network or a web server.
+without network or a web server. The pages are measured in turn, round after round, so a machine
+busy with other work slows them alike; the last column is each page's median over the median of
+the poll with nothing new (the cheapest request a logged-in page makes), measured in the same rounds.
 """
 import argparse
 import os
@@ -19,8 +22,9 @@ BENCH_DB = "readiness_bench"
 
 
 def use_bench_database() -> None:
-    from _db import use_database
+    from _db import bench_name, use_database
 
+    use_bench_database.name = bench_name(BENCH_DB)
     use_database(BENCH_DB)
 
 
@@ -42,22 +46,39 @@ def main() -> int:
 
     from django.urls import reverse
 
+    from checklists.models import Release, ReleaseItem
+
+    large = Release.objects.get(service="bench-large")
+    page = reverse("release-detail", args=[seed.pk])
     rows = [
         ("dashboard, release manager", manager, reverse("dashboard")),
         ("dashboard, engineer", engineer, reverse("dashboard")),
-        ("seed release page (211 items), release manager", manager, reverse("release-detail", args=[seed.pk])),
-        ("seed release page (211 items), engineer", engineer, reverse("release-detail", args=[seed.pk])),
-        ("live changes, nothing new", manager,
-         reverse("release-changes", args=[seed.pk]) + f"?since={int(time.time() * 1_000_000)}"),
+        ("seed release page (211 items), release manager", manager, page),
+        ("seed release page (211 items), engineer", engineer, page),
+        ("release page (2,000 items), release manager", manager, reverse("release-detail", args=[large.pk])),
+        ("live changes, nothing new", manager, reverse("release-changes", args=[seed.pk]) + "?since=" + cursor(manager, page)),
+        ("my items, engineer", engineer, reverse("my-items")),
+        ("team rollup, release manager", manager, reverse("team-rollup")),
     ]
-    from checklists.models import Release, ReleaseItem
-
-    print(f"database {BENCH_DB}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items")
-    print(f"{'page':<50} {'median ms':>10} {'min ms':>8} {'queries':>8}")
-    for label, user, url in rows:
-        median, fastest, queries = measure(user, url, args.repeat)
-        print(f"{label:<50} {median:>10.1f} {fastest:>8.1f} {queries:>8}")
+    print(f"database {use_bench_database.name}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items")
+    results = measure_rounds(rows, args.repeat)
+    poll = results["live changes, nothing new"][0]
+    print(f"{'page':<50} {'median ms':>10} {'min ms':>8} {'queries':>8} {'KiB':>8} {'x poll':>7}")
+    for label, _, _ in rows:
+        median, fastest, queries, size = results[label]
+        print(f"{label:<50} {median:>10.1f} {fastest:>8.1f} {queries:>8} {size / 1024:>8.1f} {median / poll:>7.1f}")
     return 0
+
+
+def cursor(user, page_url: str) -> str:
+    """The live view's cursor as the release page hands it out (whatever its kind)."""
+    import re
+
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return re.search(r"changes/\?since=(\d+)", client.get(page_url, secure=True).content.decode()).group(1)
 
 
 def prepare(count: int):
@@ -90,27 +111,47 @@ def prepare(count: int):
                 ReleaseItem.objects.filter(pk__in=[i.pk for i in first[:2]]).update(status="done")
                 ReleaseItem.objects.filter(pk=first[2].pk).update(status="failed")
         print(f"created {count - existing} releases in {time.perf_counter() - started:.1f} s")
-    return manager, engineer, Release.objects.order_by("pk").first()
+    if not Release.objects.filter(service="bench-large").exists():
+        from checklists.services.templates import template_import
+
+        # 2,000 items in 40 sections of 50, each section with a nested one.
+        lines = ["# Bench large"]
+        for section in range(40):
+            lines += ["", f"## Area {section}"] + [f"- [ ] check {section}.{i} is in place" for i in range(25)]
+            lines += ["", f"### Area {section} details"] + [f"- [ ] detail {section}.{i} is in place" for i in range(25)]
+        large = template_import(data="\n".join(lines).encode(), name="Bench large").version
+        release_create(template_version=large, service="bench-large", version="1", by=manager)
+    return manager, engineer, Release.objects.exclude(service="bench-large").order_by("pk").first()
 
 
-def measure(user, url: str, repeat: int):
+def measure_rounds(rows, repeat: int) -> dict[str, tuple[float, float, int, int]]:
+    """label -> (median ms, fastest ms, queries, bytes), the pages taken in turn `repeat` times."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    client.get(url, secure=True)  # warm caches (templates, compiled Markdown) and the connection
-    times = []
+    clients = {}
+    for label, user, url in rows:
+        client = clients[label] = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        client.get(url, secure=True)  # warm caches (templates, compiled Markdown) and the connection
+    times = {label: [] for label, _, _ in rows}
+    sizes = {}
     for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url, secure=True)
-        times.append((time.perf_counter() - started) * 1000)
-        if response.status_code not in (200, 204):
-            raise SystemExit(f"{url} answered {response.status_code}")
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url, secure=True)
-    return statistics.median(times), min(times), len(captured.captured_queries)
+        for label, _, url in rows:
+            started = time.perf_counter()
+            response = clients[label].get(url, secure=True)
+            times[label].append((time.perf_counter() - started) * 1000)
+            if response.status_code not in (200, 204):
+                raise SystemExit(f"{url} answered {response.status_code}")
+            sizes[label] = len(response.content)
+    results = {}
+    for label, _, url in rows:
+        with CaptureQueriesContext(connection) as captured:
+            clients[label].get(url, secure=True)
+        results[label] = (statistics.median(times[label]), min(times[label]), len(captured.captured_queries),
+                          sizes[label])
+    return results
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def item_update(request, release_pk, pk):
     if request.htmx:
         return _row_response(request, _reload(request, item), [("success", text)])
     messages.success(request, text)
-    return redirect(_next_url(request, reverse("release-detail", args=[item.release_id]) + f"#item-{item.pk}"))
+    return redirect(_next_url(request, reverse("release-detail", args=[item.release_id])
+                                  + f"?section={item.section_id}#item-{item.pk}"))
 
 
 def _ask_on_the_form(request, item, changes, text, *, status):
@@ -200,7 +201,7 @@ def _row_response(request, item, flash, *, status=200, row_message=""):
     return render(request, "checklists/_item_row_response.html", {
         "item": item, "release": item.release, "today": timezone.localdate(), "flash": flash,
         "row_message": row_message, "row_level": flash[0][0], "sections": sections,
-        "totals": selectors.release_totals(nodes), "counts": selectors.release_counts(item.release),
+        "totals": (totals := selectors.release_totals(nodes)), "counts": totals,
     }, status=status)
 
 

@@ -15,7 +15,8 @@ _READ_ALL = {Role.ADMIN, Role.AUDITOR, Role.RELEASE_MANAGER, Role.APPROVER}
 
 
 def roles_of(user) -> set[str]:
-    """The roles a user holds in any team; cached on the user object (one query per request)."""
+    """The roles a user holds in any team; cached on the user object (one query per request, shared
+    with team_ids_of)."""
     if not user.is_authenticated:
         return set()
     if not hasattr(user, "_readiness_roles"):

@@ -6,8 +6,8 @@ attribute access in templates.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from checklists import permissions
@@ -154,6 +154,10 @@ class SectionNode:
     items: list[ReleaseItem] = field(default_factory=list)
     total: int = 0
     complete: int = 0
+    blocking: int = 0
+    overdue: int = 0
+    own: int = 0  # items of this section itself, subsections not included
+    matching: int = 0  # of those, the ones the page's filters let through (set by the release page)
 
     @property
     def pk(self):
@@ -165,7 +169,7 @@ class SectionNode:
 
     @property
     def shown(self) -> bool:
-        return bool(self.items) or any(child.shown for child in self.children)
+        return bool(self.items or self.matching) or any(child.shown for child in self.children)
 
     def walk(self):
         yield self
@@ -173,24 +177,41 @@ class SectionNode:
             yield from child.walk()
 
 
-def section_tree(release: Release) -> tuple[list[SectionNode], dict[int, SectionNode]]:
-    """The release's sections nested as in the template, with progress over all their items
-    (subsections included). Two queries."""
+def section_tree(release: Release, *, today=None) -> tuple[list[SectionNode], dict[int, SectionNode]]:
+    """The release's sections nested as in the template, with progress, blocking and overdue counts
+    over all their items (subsections included). Two queries."""
+    today = today or timezone.localdate()
     sections = TemplateSection.objects.filter(version_id=release.template_version_id).order_by("order")
     nodes = {s.pk: SectionNode(s) for s in sections}
     roots = []
     for node in nodes.values():
         parent = nodes.get(node.section.parent_id)
         (parent.children if parent else roots).append(node)
-    counts = (release.items.order_by().values("section_id")
-              .annotate(total=Count("pk"), complete=Count("pk", filter=Q(status__in=ReleaseItem.COMPLETE))))
+    complete = Q(status__in=ReleaseItem.COMPLETE)
+    counts = (release.items.order_by().values("section_id").annotate(
+        total=Count("pk"), complete=Count("pk", filter=complete),
+        blocking=Count("pk", filter=Q(required=True, status=ReleaseItem.Status.FAILED)),
+        overdue=Count("pk", filter=Q(due_date__lt=today) & ~complete)))
     for row in counts:
         node = nodes.get(row["section_id"])
+        if node is not None:
+            node.own = row["total"]
         while node is not None:
-            node.total += row["total"]
-            node.complete += row["complete"]
+            for name in ("total", "complete", "blocking", "overdue"):
+                setattr(node, name, getattr(node, name) + row[name])
             node = nodes.get(node.section.parent_id)
     return roots, nodes
+
+
+def walk(roots: list[SectionNode]):
+    """Every section of the tree in checklist order."""
+    for root in roots:
+        yield from root.walk()
+
+
+def section_matches(items: QuerySet) -> dict[int, int]:
+    """How many of `items` (a filtered queryset of one release's items) each section holds. One query."""
+    return dict(items.order_by().values_list("section_id").annotate(n=Count("pk")).values_list("section_id", "n"))
 
 
 def section_items(release: Release, section: TemplateSection) -> QuerySet:
@@ -208,35 +229,48 @@ def section_items(release: Release, section: TemplateSection) -> QuerySet:
 
 
 def release_totals(nodes: dict[int, SectionNode]) -> dict:
+    """Progress, blocking and overdue items of the whole release, from the section tree: no query."""
     roots = [n for n in nodes.values() if n.section.parent_id not in nodes]
-    total = sum(n.total for n in roots)
-    complete = sum(n.complete for n in roots)
-    return {"total": total, "complete": complete, "progress": percent(complete, total)}
+    totals = {name: sum(getattr(n, name) for n in roots) for name in ("total", "complete", "blocking", "overdue")}
+    return {**totals, "progress": percent(totals["complete"], totals["total"])}
 
 
-def release_counts(release: Release, *, today=None) -> dict:
-    """Blocking and overdue items of one release, one query."""
-    today = today or timezone.localdate()
-    return release.items.aggregate(
-        blocking=Count("pk", filter=Q(required=True, status=ReleaseItem.Status.FAILED)),
-        overdue=Count("pk", filter=Q(due_date__lt=today) & ~Q(status__in=ReleaseItem.COMPLETE)),
-    )
+def release_cursor(release: Release) -> int:
+    """The live view's cursor: the id of the release's newest audit event, 0 when it has none.
+
+    Audit ids are handed out under the audit lock, held until commit, so they follow commit order:
+    a change committed after this read always gets a larger id. Read it before the items the page
+    shows, so that a change committed in between comes back once more rather than never. One query
+    (the index on audit events' release and id)."""
+    return AuditEvent.objects.filter(release=release).order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def release_changes(user, release_pk: int, since: datetime.datetime):
-    """(release, changed items) for the live view. When nothing changed this is one query: the
-    visibility check and the "anything new?" test are the same SELECT."""
-    new_evidence = Evidence.objects.filter(item__release=OuterRef("pk"), created_at__gt=since)
-    new_comments = Comment.objects.filter(item__release=OuterRef("pk"), created_at__gt=since)
-    changed = ReleaseItem.objects.filter(release=OuterRef("pk"), changed_at__gt=since)
-    release = (permissions.visible_releases(user).filter(pk=release_pk)
-               .select_related("release_manager")
-               .annotate(has_changes=Exists(changed) | Exists(new_evidence) | Exists(new_comments)).first())
-    if release is None or not release.has_changes:
-        return release, []
-    touched = Q(changed_at__gt=since) | Q(evidence__created_at__gt=since) | Q(comments__created_at__gt=since)
-    ids = release.items.filter(touched).values("pk")
-    return release, list(release_items(release).filter(pk__in=ids))
+def _event_ids(events: QuerySet, object_type: str) -> QuerySet:
+    return (events.filter(object_type=object_type).order_by()
+            .annotate(object_pk=Cast("object_id", BigIntegerField())).values("object_pk"))
+
+
+def release_changes(user, release_pk: int, since: int):
+    """(release, cursor, items changed) for the live view: the items named by the release's audit
+    events after `since` (an audit event id, see release_cursor), and the id of the newest of them.
+
+    When nothing is new this is one query: the visibility check and "any audit event after the
+    cursor?" are the same SELECT, and it answers (release, since, []). Otherwise one more query
+    reads the items touched: those an event names (item changes, evidence, comments, probe
+    decisions), those of the waivers it names, and those a finished probe run attached results to
+    (a verdict repeated adds evidence without an item event)."""
+    newest = (AuditEvent.objects.filter(release=OuterRef("pk"), id__gt=since).order_by("-id").values("id")[:1])
+    release = (permissions.visible_releases(user).filter(pk=release_pk).select_related("release_manager")
+               .annotate(newest_event=Subquery(newest)).first())
+    if release is None or release.newest_event is None:
+        return release, since, []
+    events = AuditEvent.objects.filter(release=release, id__gt=since, id__lte=release.newest_event)
+    touched = (Q(pk__in=_event_ids(events, "releaseitem"))
+               | Q(pk__in=Waiver.objects.filter(pk__in=_event_ids(events, "waiver")).values("item_id"))
+               # The reverse name of probes' results: checklists does not import the probes app.
+               | Q(pk__in=release.items.filter(probe_results__run_id__in=_event_ids(events, "proberun"))
+                   .values("pk")))
+    return release, release.newest_event, list(release_items(release).filter(touched))
 
 
 # The item page.

@@ -1,7 +1,5 @@
 """Pages across releases: the dashboard, creating a release, the release page and its live changes,
 "my items" and the team rollup. Item endpoints are in item_views."""
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -20,9 +18,6 @@ from checklists.services.releases import ReleaseError, release_create
 
 DASHBOARD_PAGE_SIZE = 50
 WORK_PAGE_SIZE = 100
-# The live view's cursor trails the clock by this much so that a change whose transaction commits
-# shortly after a poll is still picked up by the next one (rows may be sent twice; swaps are idempotent).
-LIVE_MARGIN = datetime.timedelta(seconds=2)
 
 
 @require_GET
@@ -74,21 +69,61 @@ def release_create_view(request):
 @require_GET
 @login_required
 def release_detail(request, pk):
+    """The release page. Rows of the first sections come with it (about ROW_BUDGET of them); every
+    other section loads its rows when it scrolls into view (`?section=<id>`, as an htmx fragment), so
+    the page costs the same for 200 items or 2,000. Without JavaScript the section's link leads to
+    the page with that section's rows drawn."""
     release = permissions.get_release_for_user(request.user, pk)
     filters = selectors.ItemFilters.from_query(request.GET)
-    roots, nodes = selectors.section_tree(release)
-    for item in filters.apply(selectors.release_items(release), request.user):
+    wanted = _section_param(request)
+    if request.htmx and wanted is not None:
+        return _section_rows(request, release, filters, wanted)
+    cursor = selectors.release_cursor(release)  # before the items: see release_cursor
+    today = timezone.localdate()
+    roots, nodes = selectors.section_tree(release, today=today)
+    items = filters.apply(selectors.release_items(release), request.user)
+    matching = (selectors.section_matches(filters.apply(release.items.all(), request.user)) if filters.active
+                else {node.pk: node.own for node in nodes.values()})
+    drawn, budget = [], ROW_BUDGET
+    for node in selectors.walk(roots):
+        node.matching = matching.get(node.pk, 0)
+        if node.matching and (node.matching <= budget or node.pk == wanted):
+            drawn.append(node.pk)
+            budget = max(0, budget - node.matching)
+        elif node.matching:
+            budget = 0  # sections keep their order: once one waits, the ones after it wait too
+    for item in items.filter(section_id__in=drawn):
         _prepare_row(request.user, item, release)
         nodes[item.section_id].items.append(item)
-    today = timezone.localdate()
+    totals = selectors.release_totals(nodes)
     return render(request, "checklists/release_detail.html", {
         "release": release, "sections": roots, "filters": filters, "today": today,
-        "totals": selectors.release_totals(nodes), "counts": selectors.release_counts(release, today=today),
+        "totals": totals, "counts": totals,
         "statuses": ReleaseItem.Status.choices, "teams": Team.objects.order_by("name"),
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
         "can_manage": permissions.can_manage_release(request.user, release),
-        "cursor": _cursor(timezone.now() - LIVE_MARGIN),
+        "cursor": cursor,
+    })
+
+
+# Rows drawn with the release page itself; the rest load section by section.
+ROW_BUDGET = 40
+
+
+def _section_param(request) -> int | None:
+    value = request.GET.get("section", "")
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+def _section_rows(request, release, filters, section_pk):
+    """The rows of one section (not its subsections: they load on their own), filtered as the page."""
+    section = get_object_or_404(TemplateSection, pk=section_pk, version_id=release.template_version_id)
+    items = list(filters.apply(selectors.release_items(release), request.user).filter(section_id=section.pk))
+    for item in items:
+        _prepare_row(request.user, item, release)
+    return render(request, "checklists/_section_items.html", {
+        "release": release, "section": section, "items": items, "today": timezone.localdate(),
     })
 
 
@@ -155,26 +190,22 @@ def _prepare_row(user, item, release):
     item.can_change = permissions.can_change_item(user, item)
 
 
-def _cursor(moment: datetime.datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
 @require_GET
 @login_required
 def release_changes(request, pk):
-    """Polled by the open release page: the rows changed since the cursor, as out-of-band swaps, and
-    the progress they moved. Answers 204 (no body, one query) when nothing changed."""
-    try:
-        since = datetime.datetime.fromtimestamp(int(request.GET["since"]) / 1_000_000, tz=datetime.UTC)
-    except (KeyError, ValueError, OverflowError, OSError):
+    """Polled by the open release page with the cursor it was given (an audit event id): the rows
+    changed since, as out-of-band swaps, the progress they moved and the next cursor. Answers 204 (no
+    body, one query after the user's) when nothing changed."""
+    since = request.GET.get("since", "")
+    if not since.isdigit() or len(since) > 18:
         return HttpResponseBadRequest("since must be a cursor from the release page.")
-    now = timezone.now()
-    release, items = selectors.release_changes(request.user, pk, since)
+    release, cursor, items = selectors.release_changes(request.user, pk, int(since))
     if release is None:
         raise Http404("No such release.")
-    if not items:
+    if cursor == int(since):
         return HttpResponse(status=204)
-    roots, nodes = selectors.section_tree(release)
+    today = timezone.localdate()
+    roots, nodes = selectors.section_tree(release, today=today)
     touched = {}
     for item in items:
         _prepare_row(request.user, item, release)
@@ -182,12 +213,10 @@ def release_changes(request, pk):
         while node is not None:
             touched[node.pk] = node
             node = nodes.get(node.section.parent_id)
-    newest = max(item.changed_at for item in items)
-    cursor = max(since, min(newest, now - LIVE_MARGIN))
+    totals = selectors.release_totals(nodes)
     return render(request, "checklists/_changes.html", {
-        "release": release, "items": items, "sections": touched.values(), "today": timezone.localdate(),
-        "totals": selectors.release_totals(nodes), "counts": selectors.release_counts(release),
-        "cursor": _cursor(cursor), "oob": True,
+        "release": release, "items": items, "sections": touched.values(), "today": today,
+        "totals": totals, "counts": totals, "cursor": cursor, "oob": True,
     })
 
 

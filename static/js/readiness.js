@@ -1,7 +1,7 @@
 // Small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
-  // The live view may send a row the page already shows (its cursor trails the clock on purpose).
+  // The live view may send a row the page already shows (your own save comes back with the next poll).
   // Skip such swaps so an open editor or a focused control is not replaced by identical content.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;

@@ -2,6 +2,7 @@
 import datetime
 import hashlib
 import re
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -54,12 +55,38 @@ def test_dashboard_query_count_does_not_grow_with_releases(client, django_assert
     assert response.content.count(b'<progress') == 50
 
 
-# Release page for an engineer, per request: session, user, roles, team ids (4); the release (1);
-# sections and per-section counts (2); the items with owner, assignee and evidence/comment counts as
-# subqueries (1); blocking/overdue counts (1); teams and assignees for the filters (2). Nothing here
+# Release page for an engineer, per request: session, user, memberships (roles and team ids in one
+# read) (3); the release (1); the live view's cursor, the newest audit event (1); sections, and
+# per-section counts with blocking and overdue (2); the items with owner, assignee and
+# evidence/comment counts as subqueries (1); teams and assignees for the filters (2). Nothing here
 # is per item. The included sign-off and probe panels are stubs today; when they read data they
-# bring their own fixed cost and this number moves with them.
-RELEASE_PAGE_QUERIES = 11
+# bring their own fixed cost and this number moves with them. (It was 11: roles and team ids were
+# two reads, and blocking/overdue a query of their own.)
+RELEASE_PAGE_QUERIES = 10
+
+
+# One section's rows, loaded when it scrolls into view: session, user, memberships (3); the release
+# (1); the section (1); its items with owner, assignee and counts (1).
+SECTION_ROWS_QUERIES = 6
+_WAITING = re.compile(r'class="items waiting" hx-get="(\?[^"]+)"')
+
+
+def _rows(html: bytes | str) -> list[int]:
+    text = html.decode() if isinstance(html, bytes) else html
+    return [int(pk) for pk in re.findall(r'class="item-row[^"]*" id="item-(\d+)"', text)]
+
+
+def _all_rows(client, url, django_assert_max_num_queries, **params) -> tuple[list[int], bytes]:
+    """The rows the page draws, then those of every section that waits to be scrolled to."""
+    with django_assert_max_num_queries(RELEASE_PAGE_QUERIES + (1 if params else 0)):  # filters: one count
+        page = client.get(url, params)
+    rows = _rows(page.content)
+    for query in _WAITING.findall(page.content.decode()):
+        with django_assert_max_num_queries(SECTION_ROWS_QUERIES):
+            part = client.get(url + query.replace("&amp;", "&"), HTTP_HX_REQUEST="true")
+        assert part.status_code == 200 and b"<details class=\"section" not in part.content
+        rows += _rows(part.content)
+    return rows, page.content
 
 
 def test_release_page_query_count_does_not_grow_with_items(client, django_assert_max_num_queries, people):
@@ -72,10 +99,53 @@ def test_release_page_query_count_does_not_grow_with_items(client, django_assert
             item_services.evidence_add_note(item=item, text=f"note {item.pk}", by=manager)
             ReleaseItem.objects.filter(pk=item.pk).update(assignee=people["engineer"])
     client.force_login(people["engineer"])  # an engineer: the most expensive visibility check
-    for release, rows in ((small, 20), (big, 211)):
-        with django_assert_max_num_queries(RELEASE_PAGE_QUERIES):
-            response = client.get(reverse("release-detail", args=[release.pk]))
-        assert response.content.count(b'class="item-row') == rows
+    for release in (small, big):
+        url = reverse("release-detail", args=[release.pk])
+        rows, page = _all_rows(client, url, django_assert_max_num_queries)
+        # Every item exactly once, in checklist order within each section.
+        assert sorted(rows) == sorted(release.items.values_list("pk", flat=True))
+    assert len(_rows(page)) <= 40  # the big page draws its first sections; the others wait
+
+
+def test_release_page_size_is_bounded(client, people, seed_teams):
+    manager = people["manager"]
+    client.force_login(manager)  # the release manager: every row editable, every section's tools
+    seed = seed_release(manager=manager)
+    page = client.get(reverse("release-detail", args=[seed.pk])).content
+    assert len(page) <= 120 * 1024, f"{len(page) / 1024:.0f} KiB for 211 items"
+    large = release_create(template_version=_small_template(2000), service="large", version="1", by=manager)
+    page = client.get(reverse("release-detail", args=[large.pk])).content
+    assert len(page) <= 250 * 1024, f"{len(page) / 1024:.0f} KiB for 2,000 items"
+
+
+def test_a_waiting_section_is_drawn_when_asked_for_without_javascript(client, people, release):
+    client.force_login(people["manager"])
+    url = reverse("release-detail", args=[release.pk])
+    query = _WAITING.findall(client.get(url).content.decode())[-1]
+    section = int(re.search(r"section=(\d+)", query).group(1))
+    page = client.get(url + query)  # a plain link: the whole page, that section's rows drawn
+    expected = set(release.items.filter(section_id=section).values_list("pk", flat=True))
+    assert expected and expected <= set(_rows(page.content))
+    # A section of another template is not found.
+    other = _small_template().sections.first()
+    assert client.get(url, {"section": other.pk}, HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_filters_apply_to_sections_that_wait(client, django_assert_max_num_queries, people, release):
+    last = release.items.order_by("-order").first()  # in the last section: never drawn with the page
+    ReleaseItem.objects.filter(pk=last.pk).update(status="failed")
+    client.force_login(people["auditor"])
+    url = reverse("release-detail", args=[release.pk])
+    rows, _ = _all_rows(client, url, django_assert_max_num_queries, status="failed")
+    assert rows == [last.pk]
+
+
+def test_row_links_match_reverse(people, release):
+    from checklists.templatetags.readiness import item_url_for
+
+    for item in release.items.all()[:3]:
+        for name in ("item-detail", "item-update", "evidence-create"):
+            assert item_url_for(name, item.release_id, item.pk) == reverse(name, args=[item.release_id, item.pk])
 
 
 def test_dashboard_filters_and_search(client, people, release, seed_teams):
@@ -148,45 +218,100 @@ def test_create_release_in_the_browser_flow(client, people, release):
     assert again.status_code == 400 and "already has a release" in again.content.decode()
 
 
-# Live view.
+# Live view. The cursor is the id of the newest audit event of the release the page has seen: every
+# change to an item writes one, and the audit lock hands out ids in commit order, so a cursor never
+# trails (no clock margin, no rows sent twice) and never skips a change committed after it was read.
+
+BUNDLES = Path(__file__).parent.parent / "probes" / "bundles"
 
 
-def _since(moment):
-    return int(moment.timestamp() * 1_000_000)
+def _page_cursor(client, release) -> int:
+    body = client.get(reverse("release-detail", args=[release.pk])).content.decode()
+    return int(re.search(r"changes/\?since=(\d+)", body).group(1))
 
 
-def test_changes_endpoint_is_one_query_when_nothing_changed(client, django_assert_num_queries, people, release):
-    client.force_login(people["auditor"])
-    url = reverse("release-changes", args=[release.pk])
-    client.get(reverse("dashboard"))  # warm the session
-    # session, user, roles, and the single SELECT that checks visibility and "anything new?" together
-    with django_assert_num_queries(4):
-        response = client.get(url, {"since": _since(timezone.now())})
+def _poll(client, release, since):
+    response = client.get(reverse("release-changes", args=[release.pk]), {"since": since})
+    cursor = re.search(r"since=(\d+)", response.content.decode()) if response.status_code == 200 else None
+    return response, int(cursor.group(1)) if cursor else None
+
+
+@pytest.mark.parametrize("who", ["auditor", "engineer"])
+def test_changes_endpoint_answers_204_in_4_queries_when_nothing_is_new(client, django_assert_max_num_queries,
+                                                                        people, release, who):
+    client.force_login(people[who])
+    since = _page_cursor(client, release)  # also warms the session
+    # session, user, the user's memberships (roles and teams in one read), and the single SELECT that
+    # checks visibility and "any audit event after the cursor?" together
+    with django_assert_max_num_queries(4):
+        response = client.get(reverse("release-changes", args=[release.pk]), {"since": since})
     assert response.status_code == 204
-    assert client.get(url, {"since": "nonsense"}).status_code == 400
+    assert client.get(reverse("release-changes", args=[release.pk]), {"since": "nonsense"}).status_code == 400
+    assert client.get(reverse("release-changes", args=[release.pk]), {"since": "-1"}).status_code == 400
+
+
+def test_a_change_is_sent_once_then_the_poll_is_empty(client, people, release):
+    client.force_login(people["auditor"])
+    since = _page_cursor(client, release)
+    item = release.items.get(key=PLATFORM_ITEM)
+    item_services.item_set_status(item=item, status="done", by=people["engineer"], expected_version=1)
+    response, cursor = _poll(client, release, since)
+    assert response.status_code == 200 and f'id="item-{item.pk}"' in response.content.decode()
+    assert cursor == AuditEvent.objects.filter(release=release).latest("id").pk
+    # The next poll, right away, with the cursor it was given: nothing new, so nothing is sent again
+    # (a cursor trailing the clock sent the same rows for seconds).
+    assert _poll(client, release, cursor)[0].status_code == 204
 
 
 def test_changes_endpoint_returns_changed_rows_and_progress(client, people, release):
     client.force_login(people["auditor"])
+    since = _page_cursor(client, release)
     item = release.items.get(key=PLATFORM_ITEM)
-    since = _since(timezone.now())
     item_services.item_set_status(item=item, status="done", by=people["engineer"], expected_version=1)
-    # A probe writes the same fields.
-    probed = release.items.exclude(pk=item.pk).first()
-    ReleaseItem.objects.filter(pk=probed.pk).update(status="failed", decided_by_probe=True, probe_status="fail",
-                                                    changed_at=timezone.now())
-    other = release.items.exclude(pk__in=[item.pk, probed.pk]).last()
+    other = release.items.exclude(pk=item.pk).last()
     item_services.evidence_add_link(item=other, url="https://ci.example.com/1", by=people["manager"])
-    response = client.get(reverse("release-changes", args=[release.pk]), {"since": since})
+    commented = release.items.exclude(pk__in=[item.pk, other.pk]).first()
+    item_services.comment_add(item=commented, body="looked at it", by=people["manager"])
+    response, cursor = _poll(client, release, since)
     body = response.content.decode()
     assert response.status_code == 200
     rows = re.findall(r'id="item-(\d+)"[^>]*hx-swap-oob="true"', body, flags=re.S)
-    assert sorted(map(int, rows)) == sorted([item.pk, probed.pk, other.pk])
-    assert "probe: fail" in body
+    assert sorted(map(int, rows)) == sorted([item.pk, other.pk, commented.pk])
     assert 'id="release-progress" class="release-progress" hx-swap-oob="true"' in body
     assert "1 of 211 items" in body
-    new_cursor = int(re.search(r"since=(\d+)", body).group(1))
-    assert new_cursor >= since
+    assert cursor > since
+
+
+def test_a_probe_run_sends_the_items_it_decided_and_those_it_attached_evidence_to(client, people, release):
+    from probes import bundles, services as probe_services
+
+    client.force_login(people["auditor"])
+    since = _page_cursor(client, release)
+    run = probe_services.run_create(release=release, bundle=bundles.read_paths([BUNDLES / "good"]),
+                                    bundle_name="good", queue=False)
+    probe_services.run_execute(run_id=run.pk)
+    response, cursor = _poll(client, release, since)
+    body = response.content.decode()
+    rows = set(map(int, re.findall(r'id="item-(\d+)"[^>]*hx-swap-oob="true"', body, flags=re.S)))
+    decided = set(release.items.filter(decided_by_probe=True).values_list("pk", flat=True))
+    assert decided and decided <= rows
+    assert "probe: pass" in body
+    # Run again with the same verdicts: no item changes, but each passing item gets new evidence.
+    run = probe_services.run_create(release=release, bundle=bundles.read_paths([BUNDLES / "good"]),
+                                    bundle_name="good", queue=False)
+    probe_services.run_execute(run_id=run.pk)
+    response, _ = _poll(client, release, cursor)
+    rows = set(map(int, re.findall(r'id="item-(\d+)"[^>]*hx-swap-oob="true"', response.content.decode(),
+                                   flags=re.S)))
+    assert response.status_code == 200 and decided <= rows
+
+
+def test_changes_to_another_release_do_not_wake_this_page(client, people, release):
+    client.force_login(people["auditor"])
+    since = _page_cursor(client, release)
+    other = release_create(template_version=_small_template(), service="other", version="1", by=people["manager"])
+    item_services.comment_add(item=other.items.first(), body="elsewhere", by=people["manager"])
+    assert _poll(client, release, since)[0].status_code == 204
 
 
 def test_changes_endpoint_hides_releases_from_outsiders(client, people, release):
