@@ -230,6 +230,8 @@ CASES = [
     Case("dapr.pubsub", [component("pubsub", "pubsub.kafka"), kafka()], [component("pubsub", "pubsub.kafka"), kafka(replication=1)], ("kafka/Kafka/events", "spec.kafka.config.default.replication.factor")),
     Case("dapr.statestore", [component("statestore", "state.postgresql")], [component("statestore", "state.postgresql"), component("cache", "state.redis")], ("shop/Component/cache", "spec.type")),
     Case("dapr.secretstore", [component("secrets", "secretstores.kubernetes")], [component("secrets", "secretstores.kubernetes"), component("files", "secretstores.local.file")], ("shop/Component/files", "spec.type")),
+    Case("dapr.components", [component("pubsub", "pubsub.kafka"), kafka(), component("statestore", "state.postgresql"), component("secrets", "secretstores.kubernetes")],
+         [component("pubsub", "pubsub.kafka"), kafka(), component("statestore", "state.redis"), component("secrets", "secretstores.kubernetes")], ("shop/Component/statestore", "spec.type"), exempted_status=("fail",)),
     Case("dapr.mtls", [dapr_config()], [dapr_config(mtls=False)], ("dapr-system/Configuration/daprsystem", "spec.mtls.enabled"), exempted_status=("fail",)),
     Case("dapr.metrics", [deployment(), POD_MONITOR], [deployment(), deployment("worker", pod_annotations={"dapr.io/enable-metrics": "false"}), POD_MONITOR], ("shop/Deployment/worker", "spec.template.metadata.annotations.dapr.io/enable-metrics")),
     Case("kafka.topic-partitions", [topic()], [topic(), topic("audit", partitions=12)], ("kafka/KafkaTopic/audit", "spec.partitions")),
