@@ -204,7 +204,7 @@ CASES = [
     Case("workloads.oom-kills", [healthy_pod()], [oom_pod()], ("shop/Pod/api-7d9f-abcde", "status.containerStatuses[app].lastState.terminated.reason"), live=True),
     Case("images.pinned-tags", app(), [with_container(image="acme.azurecr.io/shop/api:latest")], (API, f"{C}.image")),
     Case("images.pull-secrets", app(), [setp(deployment(), "spec.template.spec.imagePullSecrets", DELETE)], (API, "spec.template.spec.imagePullSecrets")),
-    Case("images.private-registry", app(), [with_container(image="docker.io/acme/api:1.4.2")], (API, f"{C}.image")),
+    Case("images.private-registry", app(), [with_container(image="docker.io/library/nginx:1.27.0")], (API, f"{C}.image")),
     Case("security.non-root", app(), [with_container(securityContext__runAsUser=0)], (API, f"{C}.securityContext.runAsUser")),
     Case("security.security-context", app(), [with_container(securityContext__allowPrivilegeEscalation=True)], (API, f"{C}.securityContext.allowPrivilegeEscalation")),
     Case("security.read-only-root-fs", app(), [with_container(securityContext__readOnlyRootFilesystem=False)], (API, f"{C}.securityContext.readOnlyRootFilesystem")),
