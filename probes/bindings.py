@@ -1,16 +1,20 @@
-"""Bindings of checklist item keys to probes, as shipped with a template (probe-bindings.yaml).
+"""Bindings of checklist item keys to what decides them, as shipped with a template (probe-bindings.yaml).
 
-The file maps each item key to `{probe: <id>, params: {...}}`; params hold only what differs from
-the probe's defaults. Items bound to the same probe with the same params are evaluated once.
+Each item key maps to exactly one of `{probe: <id>}` (a Kubernetes probe), `{artifact: <id>}` (an
+artifact check judging a file attached to the item) or `{collector: <id>}` (a check of facts an
+observability collector reads), with `params` holding only what differs from its defaults. Items
+bound to the same probe with the same params are evaluated once.
 """
 import json
 from pathlib import Path
 
-from probes.base import CATALOGUE, ParamsError
+from probes import registry
+from probes.base import ParamsError
 from probes.evaluate import Binding
 from readiness import safe_yaml
 
 SEED_BINDINGS = Path(__file__).resolve().parent.parent / "checklists" / "seed" / "probe-bindings.yaml"
+KINDS = registry.KINDS  # ("probe", "artifact", "collector")
 
 
 class BindingsError(ValueError):
@@ -18,7 +22,8 @@ class BindingsError(ValueError):
 
 
 def read_bindings(path: Path | str = SEED_BINDINGS) -> dict[str, dict]:
-    """{item key: {"probe": id, "params": {...}}}, validated against the catalogue."""
+    """{item key: {"probe"|"artifact"|"collector": id, "params": {...}}}, each id known to its
+    registry and each params validated by the check it names."""
     try:
         data = safe_yaml.load(Path(path).read_text(encoding="utf-8"), name=str(path)) or {}
     except (OSError, UnicodeDecodeError, safe_yaml.YamlError) as exc:
@@ -26,23 +31,35 @@ def read_bindings(path: Path | str = SEED_BINDINGS) -> dict[str, dict]:
     if not isinstance(data, dict):
         raise BindingsError(f"{path}: expected a mapping of item keys to probes")
     for key, entry in data.items():
-        if not isinstance(entry, dict) or "probe" not in entry or set(entry) - {"probe", "params"}:
-            raise BindingsError(f"{path}: {key}: expected {{probe: <id>, params: {{...}}}}")
-        probe = CATALOGUE.get(entry["probe"])
-        if probe is None:
-            raise BindingsError(f"{path}: {key}: unknown probe {entry['probe']!r}")
+        kinds = [k for k in KINDS if isinstance(entry, dict) and k in entry]
+        if not isinstance(entry, dict) or len(kinds) != 1 or set(entry) - {*KINDS, "params"}:
+            raise BindingsError(f"{path}: {key}: expected {{probe: <id>, params: {{...}}}} (or artifact: / collector: instead of probe:)")
+        kind = kinds[0]
+        check = registry.lookup(kind, entry[kind])
+        if check is None:
+            raise BindingsError(f"{path}: {key}: unknown {kind} {entry[kind]!r}")
         try:
-            probe.parse_params(entry.get("params") or {})
+            check.parse_params(entry.get("params") or {})
         except ParamsError as exc:
             raise BindingsError(f"{path}: {key}: {exc}") from None
     return data
 
 
+def kind_of(entry: dict) -> str:
+    return next(k for k in KINDS if k in entry)
+
+
+def of_kind(bindings: dict[str, dict], kind: str) -> dict[str, dict]:
+    """The bindings decided by one kind of check, e.g. the Kubernetes probes only."""
+    return {key: entry for key, entry in bindings.items() if kind in entry}
+
+
 def group(bindings: dict[str, dict]) -> list[Binding]:
-    """One Binding per (probe, params), holding every item key it decides, in file order."""
+    """One Binding per (probe, params), holding every item key it decides, in file order. Only
+    Kubernetes probes run over a snapshot: artifact and collector bindings are left out."""
     grouped: dict[tuple[str, str], list[str]] = {}
     params: dict[tuple[str, str], dict] = {}
-    for key, entry in bindings.items():
+    for key, entry in of_kind(bindings, "probe").items():
         group_key = (entry["probe"], json.dumps(entry.get("params") or {}, sort_keys=True))
         grouped.setdefault(group_key, []).append(key)
         params[group_key] = entry.get("params") or {}

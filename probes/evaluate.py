@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, replace
 
 import probes.catalogue  # noqa: F401  (registers every probe)
 from probes import exemptions
-from probes.base import CATALOGUE, Outcome
+from probes.base import CATALOGUE, Finding, Outcome
 from probes.snapshot import Snapshot
 
 
@@ -61,10 +61,13 @@ def evaluate(snapshot: Snapshot, bindings, allow_exemptions: bool = True) -> lis
     snapshot.forget()  # views memoised by an earlier run may predate changes to its objects
     annotated = exemptions.annotated(snapshot)
     sources = getattr(snapshot, "sources", {})
+    api_problems = getattr(snapshot, "api_problems", [])
     results = []
     for binding in map(_binding, bindings):
         started = time.perf_counter()
         outcome = _run(snapshot, binding, annotated, allow_exemptions)
+        if api_problems and binding.probe_id in CATALOGUE:
+            outcome = _with_api_problems(outcome, CATALOGUE[binding.probe_id].kinds, api_problems)
         outcome.findings = [_with_source(f, sources) for f in outcome.findings]
         title = CATALOGUE[binding.probe_id].title if binding.probe_id in CATALOGUE else binding.probe_id
         elapsed = (time.perf_counter() - started) * 1000
@@ -100,6 +103,23 @@ def _with_exemptions(outcome: Outcome, found: exemptions.Exemptions) -> Outcome:
         if outcome.status in ("pass", "skip"):
             outcome.status = "fail"
             outcome.summary = f"{len(found.findings)} exemption(s) without a reason; {outcome.summary}"
+    return outcome
+
+
+def _with_api_problems(outcome: Outcome, kinds, problems) -> Outcome:
+    """Objects of kinds this probe reads, written with a removed or unknown apiVersion, fail it:
+    they were judged in the current shape, but the API server will refuse them as written.
+    Deprecated versions are findings that leave the verdict as it was."""
+    relevant = [p for p in problems if p.kind_id in kinds]
+    if not relevant:
+        return outcome
+    outcome.findings = outcome.findings + [Finding(p.object, "apiVersion", p.message) for p in relevant]
+    refused = [p for p in relevant if p.severity != "deprecated"]
+    if refused and outcome.status in ("pass", "skip"):
+        outcome.status = "fail"
+        outcome.summary = f"{len(refused)} object(s) with a removed or unknown apiVersion; {outcome.summary}"
+    elif not refused:
+        outcome.summary += f" ({len(relevant)} deprecated apiVersion(s))"
     return outcome
 
 

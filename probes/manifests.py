@@ -3,6 +3,11 @@
 A bundle shows what will be applied, not what runs: it has no Nodes, no running Pods, no server
 version, and it only holds the components it ships. Nothing is marked `missing`; a probe that needs
 Prometheus and finds none reports "not in the bundle".
+
+Nothing is dropped without a word: an object of a kind the probes read but written with a removed or
+unknown apiVersion (`extensions/v1beta1` Deployment, `apiVersion: v1` Deployment) is still judged in
+the current shape and listed in `api_problems`, which fails every probe reading that kind; documents
+that are not Kubernetes objects at all (a compose file) are skipped and listed in the note.
 """
 from collections import Counter
 from collections.abc import Iterable
@@ -23,6 +28,40 @@ ALIASES = {
 }
 MAX_OBJECTS = 50_000  # objects one bundle may hold (READINESS_BUNDLE_MAX_OBJECTS in the app)
 
+# API versions Kubernetes no longer serves: (apiVersion, kind) -> the release that removed it.
+REMOVED = {
+    **{(v, k): "1.16" for v in ("extensions/v1beta1", "apps/v1beta1", "apps/v1beta2") for k in ("Deployment", "DaemonSet", "ReplicaSet", "StatefulSet")},
+    ("extensions/v1beta1", "NetworkPolicy"): "1.16",
+    ("extensions/v1beta1", "Ingress"): "1.22",
+    ("networking.k8s.io/v1beta1", "Ingress"): "1.22",
+    ("networking.k8s.io/v1beta1", "IngressClass"): "1.22",
+    ("apiregistration.k8s.io/v1beta1", "APIService"): "1.22",
+    ("storage.k8s.io/v1beta1", "StorageClass"): "1.22",
+    ("batch/v1beta1", "CronJob"): "1.25",
+    ("policy/v1beta1", "PodDisruptionBudget"): "1.25",
+    ("autoscaling/v2beta1", "HorizontalPodAutoscaler"): "1.25",
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler"): "1.26",
+}
+# Still served, but on their way out: judged, and reported as findings.
+DEPRECATED = {
+    ("kafka.strimzi.io/v1beta1", "KafkaTopic"): "kafka.strimzi.io/v1beta2",
+    ("kafka.strimzi.io/v1beta1", "Kafka"): "kafka.strimzi.io/v1beta2",
+}
+# Groups whose kind names are Kubernetes' own: a "Deployment" there is ours in any version, while
+# a "Service" in serving.knative.dev is another resource altogether.
+_CORE_GROUPS = {"", "apps", "extensions", "batch", "policy", "autoscaling"}
+
+
+@dataclass(frozen=True)
+class ApiProblem:
+    """An object whose apiVersion is not the one the catalogue reads for its kind."""
+
+    object: str  # "namespace/Kind/name"
+    kind_id: str  # the kind it was judged as
+    api_version: str
+    severity: str  # "removed", "unknown" or "deprecated"
+    message: str
+
 
 class ManifestError(ValueError):
     """A bundle that cannot be read; the message names the file and the document."""
@@ -33,13 +72,19 @@ class ManifestSnapshot(Snapshot):
     sources: dict[str, tuple[str, int]] = field(default_factory=dict)  # object ref -> (file, line)
     unknown_kinds: dict[str, int] = field(default_factory=dict)  # "apiVersion/Kind" -> count
     files: list[str] = field(default_factory=list)
+    api_problems: list[ApiProblem] = field(default_factory=list)
+    skipped_documents: list[str] = field(default_factory=list)  # "file: document n: why"
 
     @property
     def note(self) -> str:
-        if not self.unknown_kinds:
-            return ""
-        kinds = ", ".join(f"{k} ({n})" for k, n in sorted(self.unknown_kinds.items()))
-        return f"{sum(self.unknown_kinds.values())} object(s) of kinds no probe reads were ignored: {kinds}"
+        notes = []
+        if self.unknown_kinds:
+            kinds = ", ".join(f"{k} ({n})" for k, n in sorted(self.unknown_kinds.items()))
+            notes.append(f"{sum(self.unknown_kinds.values())} object(s) of kinds no probe reads were ignored: {kinds}")
+        if self.skipped_documents:
+            shown = "; ".join(self.skipped_documents[:5]) + ("; …" if len(self.skipped_documents) > 5 else "")
+            notes.append(f"{len(self.skipped_documents)} document(s) that are not Kubernetes objects were skipped: {shown}")
+        return ". ".join(notes)
 
 
 def load_manifests(paths, *, limits: safe_yaml.Limits = safe_yaml.DEFAULT_LIMITS,
@@ -63,6 +108,10 @@ def load_texts(texts: Iterable[tuple[str, str | bytes]], *, source: str,
     for name, text in texts:
         snap.files.append(name)
         for number, line, doc in _documents(name, text, limits):
+            reason = _not_kubernetes(doc)
+            if reason:
+                snap.skipped_documents.append(f"{name}: document {number}: {reason}")
+                continue
             for obj in _expand(doc, name, number, line):
                 count += 1
                 if count > max_objects:
@@ -124,6 +173,19 @@ def _documents(name: str, text: str | bytes, limits: safe_yaml.Limits):
         raise ManifestError(f"{name}: document {exc.document or 1}{where}: {exc.problem}") from None
 
 
+def _not_kubernetes(doc) -> str:
+    """Why a document is not a Kubernetes object at all (a compose file, an Ansible list), or ""
+    when it is one or looks like a broken one (those stay errors: a typo must not hide an object)."""
+    if isinstance(doc, list):
+        return "a list, not a Kubernetes object"
+    if not isinstance(doc, dict):
+        return f"a {type(doc).__name__}, not a Kubernetes object"
+    if not doc.get("apiVersion") and not doc.get("kind") and "metadata" not in doc:
+        keys = ", ".join(str(k) for k in list(doc)[:3])
+        return f"no apiVersion or kind (keys: {keys}), not a Kubernetes object"
+    return ""
+
+
 def _expand(doc, name: str, number: int, line: int) -> list[dict]:
     """The document's objects: itself, or the items of a List (which may not nest Lists)."""
     where = f"{name}: document {number} line {line}"
@@ -158,9 +220,14 @@ def _expand(doc, name: str, number: int, line: int) -> list[dict]:
 
 def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Counter) -> None:
     kind_id = _kind_id(obj)
+    problem = None
     if kind_id is None:
-        unknown[f"{obj['apiVersion']}/{obj['kind']}"] += 1
-        return
+        kind_id, problem = _misversioned(obj)
+        if kind_id is None:
+            unknown[f"{obj['apiVersion']}/{obj['kind']}"] += 1
+            return
+    else:
+        problem = _version_problem(obj)
     kind = KINDS[kind_id]
     metadata = obj.get("metadata") or {}
     obj["metadata"] = metadata
@@ -171,6 +238,36 @@ def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Count
     snap.objects.setdefault(kind_id, []).append(obj)
     object_ref = f"{kind.kind}/{metadata.get('name', '')}" if not kind.namespaced else f"{metadata['namespace']}/{kind.kind}/{metadata.get('name', '')}"
     snap.sources.setdefault(object_ref, (path, line))
+    if problem:
+        severity, message = problem
+        snap.api_problems.append(ApiProblem(object_ref, kind_id, str(obj["apiVersion"]), severity, message))
+
+
+def _version_problem(obj: dict) -> tuple[str, str] | None:
+    """(severity, message) for an object read through an alias of a removed or deprecated version."""
+    key = (str(obj["apiVersion"]), str(obj["kind"]))
+    if key in REMOVED:
+        return "removed", f"apiVersion {key[0]} for {key[1]} was removed in Kubernetes {REMOVED[key]}; the API server refuses it"
+    if key in DEPRECATED:
+        return "deprecated", f"apiVersion {key[0]} for {key[1]} is deprecated; use {DEPRECATED[key]}"
+    return None
+
+
+def _misversioned(obj: dict) -> tuple[str | None, tuple[str, str] | None]:
+    """The kind id to judge an object as when its kind is one the probes read but its apiVersion is
+    not (removed or unknown), with the problem; (None, None) for kinds no probe reads."""
+    api_version, kind_name = str(obj["apiVersion"]), str(obj["kind"])
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    for kind in KINDS.values():
+        if kind.kind != kind_name:
+            continue
+        ours = kind.group == group if kind.custom else (group in _CORE_GROUPS or group.endswith(".k8s.io"))
+        if not ours:
+            continue
+        if (api_version, kind_name) in REMOVED:
+            return kind.id, ("removed", f"apiVersion {api_version} for {kind_name} was removed in Kubernetes {REMOVED[(api_version, kind_name)]}; use {kind.api_version}")
+        return kind.id, ("unknown", f"apiVersion {api_version} is not an API version of {kind_name}; use {kind.api_version}")
+    return None, None
 
 
 def _kind_id(obj: dict) -> str | None:

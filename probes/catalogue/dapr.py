@@ -213,6 +213,30 @@ def secretstore(snap: Snapshot, p: SecretStoreParams) -> Outcome:
 
 
 @probe(
+    "dapr.components",
+    "Dapr components are configured for production",
+    kinds=[COMPONENT, KAFKA],
+    items=["dapr-configuration.dapr-components-are-configured-for-production"],
+)
+def components(snap: Snapshot, p) -> Outcome:
+    """The three components the seed lists under it, each judged by its own probe with its defaults:
+    pub/sub on replicated Kafka, a PostgreSQL state store and a Kubernetes or cloud secret store.
+    Fails when any fails; passes only when all three pass."""
+    parts = {"pub/sub": pubsub(snap, PubSubParams()), "state store": statestore(snap, StateStoreParams()),
+             "secret store": secretstore(snap, SecretStoreParams())}
+    findings = [f for outcome in parts.values() for f in outcome.findings]
+    observed = {part: outcome.status for part, outcome in parts.items()}
+    failed = [part for part, outcome in parts.items() if outcome.status in ("fail", "error")]
+    if failed:
+        reasons = "; ".join(f"{part}: {parts[part].summary}" for part in failed)
+        return Outcome("fail", f"{len(failed)} of 3 components not ready: {reasons}", findings, observed=observed)
+    skipped = [part for part, outcome in parts.items() if outcome.status == "skip"]
+    if skipped:
+        return skip("; ".join(f"{part}: {parts[part].summary}" for part in skipped), **observed)
+    return Outcome("pass", "pub/sub, state store and secret store are configured for production", observed=observed)
+
+
+@probe(
     "dapr.mtls",
     "Dapr mTLS is on for service-to-service calls",
     kinds=[CONFIGURATION],

@@ -80,18 +80,19 @@ class RegistryParams(AppScope):
 )
 def pull_secrets(snap: Snapshot, p: RegistryParams) -> Outcome:
     """Every workload whose images come from outside `public_registries` names imagePullSecrets on its
-    pod spec or on its ServiceAccount (when ServiceAccounts are in the snapshot)."""
-    accounts = {(namespace(a), name(a)): a for a in snap.of(SERVICEACCOUNT)}
+    pod spec or on its ServiceAccount (when ServiceAccounts are in the snapshot). The same rule for
+    what "private" means as images.private-registry: a listed private registry, or a non-public
+    registry pulled with a pull secret."""
+    accounts = _accounts(snap)
     findings, judged = [], 0
     for pod in workload_specs(snap, p):
         private = sorted({c.spec.get("image", "") for c in containers(pod) if not in_registries(parse_image(c.spec.get("image", "")), p.public_registries)})
         if not private:
             continue
         judged += 1
-        account_name = pod.spec.get("serviceAccountName") or "default"
-        account = accounts.get((pod.namespace, account_name))
-        if pod.spec.get("imagePullSecrets") or (account and account.get("imagePullSecrets")):
+        if _has_pull_secret(pod, accounts):
             continue
+        account_name = pod.spec.get("serviceAccountName") or "default"
         findings.append(
             Finding(
                 pod.object,
@@ -102,29 +103,55 @@ def pull_secrets(snap: Snapshot, p: RegistryParams) -> Outcome:
     return judge(findings, judged, "workloads with private images")
 
 
+def _accounts(snap: Snapshot) -> dict:
+    return {(namespace(a), name(a)): a for a in snap.of(SERVICEACCOUNT)}
+
+
+def _has_pull_secret(pod, accounts: dict) -> bool:
+    account = accounts.get((pod.namespace, pod.spec.get("serviceAccountName") or "default"))
+    return bool(pod.spec.get("imagePullSecrets") or (account and account.get("imagePullSecrets")))
+
+
+def is_private(image, *, pulled_with_secret: bool, private_registries: list[str], public_registries: list[str]) -> bool:
+    """The one rule both image probes use: an image is private when it comes from a listed private
+    registry, or from a registry that is not public and is pulled with a pull secret."""
+    if in_registries(image, private_registries):
+        return True
+    return pulled_with_secret and not in_registries(image, public_registries)
+
+
 @dataclass(frozen=True)
 class PrivateRegistryParams(AppScope):
     private_registries: list[str] = field(default_factory=lambda: list(PRIVATE_REGISTRIES))
+    public_registries: list[str] = field(default_factory=lambda: list(PUBLIC_REGISTRIES))
 
 
 @probe(
     "images.private-registry",
     "Application images come from a private registry",
-    kinds=[*CONTAINER_KINDS],
+    kinds=[*CONTAINER_KINDS, SERVICEACCOUNT],
     params=PrivateRegistryParams,
     items=["container-images.images-are-stored-in-private-container-registry"],
 )
 def private_registry(snap: Snapshot, p: PrivateRegistryParams) -> Outcome:
-    """Every application container image comes from one of `private_registries` (prefixes or glob
-    patterns; cloud registries by default: add your own, e.g. "ghcr.io/acme"). Injected sidecars are
-    the platform's, so only workload templates are judged."""
+    """Every application container image is private: it comes from one of `private_registries`
+    (prefixes or glob patterns; cloud registries by default), or from a registry outside
+    `public_registries` that the workload pulls with a pull secret (your own registry). Injected
+    sidecars are the platform's, so only workload templates are judged."""
+    accounts = _accounts(snap)
     findings, judged = [], 0
     for pod in workload_specs(snap, p):
+        with_secret = _has_pull_secret(pod, accounts)
         for c in containers(pod):
             judged += 1
             image = parse_image(c.spec.get("image", ""))
-            if not in_registries(image, p.private_registries):
-                findings.append(
-                    Finding(pod.object, c.field("image"), f"container {c.name} image comes from {image.registry}, not a private registry; push it to your private registry (or list that registry in private_registries)")
-                )
+            if is_private(image, pulled_with_secret=with_secret, private_registries=p.private_registries, public_registries=p.public_registries):
+                continue
+            if in_registries(image, p.public_registries):
+                why = f"comes from the public registry {image.registry}"
+            else:
+                why = f"comes from {image.registry}, which is neither a listed private registry nor pulled with a pull secret"
+            findings.append(
+                Finding(pod.object, c.field("image"), f"container {c.name} image {why}; push it to your private registry (or list that registry in private_registries)")
+            )
     return judge(findings, judged, "containers")

@@ -135,10 +135,49 @@ NOT_SECRET_NAMES = r"(?i)(_FILE|_PATH|_DIR|_NAME|_REF|_TTL|_EXPIRY|_LENGTH|_HEAD
 _CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
+# Cloud and SaaS credentials known by their variable names, which the generic pattern misses.
+WELL_KNOWN_CREDENTIALS = [
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "ARM_CLIENT_SECRET", "ARM_ACCESS_KEY", "GOOGLE_API_KEY",
+    "GOOGLE_CREDENTIALS", "GCP_SA_KEY", "GCP_SERVICE_ACCOUNT_KEY", "OCI_CLI_KEY_CONTENT", "OCI_PRIVATE_KEY",
+    "DIGITALOCEAN_ACCESS_TOKEN", "DO_TOKEN", "CLOUDFLARE_API_TOKEN", "HEROKU_API_KEY", "GITHUB_TOKEN", "GH_TOKEN",
+    "GITLAB_TOKEN", "NPM_TOKEN", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SENTRY_DSN", "STRIPE_SECRET_KEY",
+    "TWILIO_AUTH_TOKEN", "SENDGRID_API_KEY", "DATADOG_API_KEY", "DD_API_KEY", "NEW_RELIC_LICENSE_KEY",
+]
+# Values that are credentials whatever the variable is called.
+SECRET_VALUES = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"  # PEM private keys: RSA, EC, OPENSSH, ENCRYPTED, PKCS#8
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key ids
+    r"|\bgh[pousr]_[A-Za-z0-9]{36,}"  # GitHub tokens
+    r"|\bglpat-[A-Za-z0-9_-]{20,}"  # GitLab personal access tokens
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack tokens
+    r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API keys
+    r"|\bsk_live_[0-9A-Za-z]{16,}"  # Stripe live keys
+    r"|AccountKey=[A-Za-z0-9+/=]{40,}"  # Azure storage connection strings
+    r"|\"private_key\":\s*\"-----BEGIN"  # GCP service account JSON
+)
+
+
+def secret_value_kind(value: str) -> str:
+    """What kind of credential a literal value is, or "" (for findings; never echoes the value)."""
+    match = SECRET_VALUES.search(value)
+    if not match:
+        return ""
+    text = match.group(0)
+    if "PRIVATE KEY" in text or "private_key" in text:
+        return "a PEM private key"
+    if text.startswith(("AKIA", "ASIA")):
+        return "an AWS access key id"
+    if text.startswith("AccountKey="):
+        return "an Azure storage account key"
+    return "an API token"
+
+
 @dataclass(frozen=True)
 class InlineSecretParams(AppScope):
     name_pattern: str = SECRET_NAMES
     ignore_pattern: str = NOT_SECRET_NAMES
+    well_known_names: list[str] = field(default_factory=lambda: list(WELL_KNOWN_CREDENTIALS))
     check_configmaps: bool = True
 
 
@@ -150,11 +189,14 @@ class InlineSecretParams(AppScope):
     items=["secrets-management.secrets-are-stored-in-kubernetes-secrets-or-cloud-secret"],
 )
 def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
-    """No container env var whose name looks secret (`name_pattern`) holds a literal value instead of
-    valueFrom.secretKeyRef, no env value embeds credentials in a URL, and (with `check_configmaps`) no
+    """No container env var whose name looks secret (`name_pattern`, or a well-known cloud or SaaS
+    credential name) holds a literal value instead of valueFrom.secretKeyRef; no env value or
+    ConfigMap value is itself a credential (a PEM private key, an AWS key id, a GitHub, GitLab,
+    Slack, Google or Stripe token) or embeds credentials in a URL; and (with `check_configmaps`) no
     ConfigMap in application namespaces has a secret-looking key."""
     secret_name, ignored = re.compile(p.name_pattern), re.compile(p.ignore_pattern)
-    looks_secret = lambda key: bool(secret_name.search(key)) and not ignored.search(key)  # noqa: E731
+    known = {n.upper() for n in p.well_known_names}
+    looks_secret = lambda key: key.upper() in known or (bool(secret_name.search(key)) and not ignored.search(key))  # noqa: E731
     findings, judged = [], 0
     for pod in pod_specs(snap, p):
         for c in containers(pod):
@@ -163,15 +205,21 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
                 value = env.get("value")
                 if value in (None, ""):
                     continue
-                field = c.field(f"env[{env.get('name')}].value")
-                if looks_secret(env.get("name", "")):
-                    findings.append(Finding(pod.object, field, f"container {c.name} env {env.get('name')} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef"))
+                field_ = c.field(f"env[{env.get('name')}].value")
+                kind = secret_value_kind(str(value))
+                if kind:
+                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds {kind}; move it to a Secret and use valueFrom.secretKeyRef"))
+                elif looks_secret(env.get("name", "")):
+                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef"))
                 elif _CREDENTIALS_IN_URL.search(str(value)):
-                    findings.append(Finding(pod.object, field, f"container {c.name} env {env.get('name')} embeds credentials in a URL; move it to a Secret and use valueFrom.secretKeyRef"))
+                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} embeds credentials in a URL; move it to a Secret and use valueFrom.secretKeyRef"))
     if p.check_configmaps:
         for cm in in_scope(snap, p, CONFIGMAP):
             judged += 1
-            for key in cm.get("data") or {}:
-                if looks_secret(key):
+            for key, value in (cm.get("data") or {}).items():
+                kind = secret_value_kind(str(value or ""))
+                if kind:
+                    findings.append(Finding(f"{namespace(cm)}/ConfigMap/{name(cm)}", f"data.{key}", f"ConfigMap key {key} holds {kind}; ConfigMaps are not protected like Secrets, move it to a Secret"))
+                elif looks_secret(key):
                     findings.append(Finding(f"{namespace(cm)}/ConfigMap/{name(cm)}", f"data.{key}", f"ConfigMap key {key} looks like a secret; ConfigMaps are not protected like Secrets, move it to a Secret"))
     return judge(findings, judged, "containers and ConfigMaps")

@@ -1,4 +1,5 @@
 """How application workloads run: replicas, resources, health probes, disruption budgets, spreading."""
+import math
 from dataclasses import dataclass, field
 
 from probes.base import Finding, Outcome, judge, probe, skip
@@ -140,21 +141,44 @@ def disruption_budgets(snap: Snapshot, p: AppScope) -> Outcome:
         budget = next((b for b, selector in pdbs.get(w.namespace, []) if matches(selector, w.labels)), None)
         if budget is None:
             findings.append(Finding(w.object, "spec.template.metadata.labels", f"no PodDisruptionBudget selects this workload's pods; add one with maxUnavailable: 1 selecting {w.labels}"))
+        elif _both_set(budget):
+            findings.append(
+                Finding(f"{namespace(budget)}/PodDisruptionBudget/{name(budget)}", "spec", "budget sets both minAvailable and maxUnavailable, which the API server refuses; keep only maxUnavailable: 1")
+            )
         elif _blocks_eviction(budget, count):
             findings.append(
-                Finding(f"{namespace(budget)}/PodDisruptionBudget/{name(budget)}", "spec", f"budget allows no pod of {w.object} to be evicted, so node drains hang; use maxUnavailable: 1")
+                Finding(f"{namespace(budget)}/PodDisruptionBudget/{name(budget)}", "spec", f"budget allows no pod of {w.object} ({count} replicas) to be evicted, so node drains hang; use maxUnavailable: 1")
             )
     return judge(findings, judged, "multi-replica services")
 
 
-def _blocks_eviction(budget: dict, replicas: int) -> bool:
+def _both_set(budget: dict) -> bool:
     spec = budget.get("spec") or {}
-    if "maxUnavailable" in spec:
-        return str(spec["maxUnavailable"]) in ("0", "0%")
+    return spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None
+
+
+def _blocks_eviction(budget: dict, replicas: int) -> bool:
+    """Kubernetes rounds a percentage up for both fields: 95% of 10 replicas is all 10 available."""
+    spec = budget.get("spec") or {}
+    if spec.get("maxUnavailable") is not None:
+        return _scaled(spec["maxUnavailable"], replicas) == 0
     min_available = spec.get("minAvailable")
-    if isinstance(min_available, int):
-        return min_available >= replicas
-    return str(min_available) == "100%"
+    if min_available is None:
+        return False
+    return _scaled(min_available, replicas) >= replicas
+
+
+def _scaled(value, replicas: int) -> int:
+    text = str(value).strip()
+    if text.endswith("%"):
+        try:
+            return math.ceil(float(text[:-1]) * replicas / 100)
+        except ValueError:
+            return 0
+    try:
+        return int(text)
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,70 @@ def test_cluster_source_evaluates_the_live_objects(workload_release, k8s_server)
     code, out = probe("--cluster", "live", "--release", str(workload_release.pk), "--format", "json")
     assert code == 0, out
     assert {p["status"] for p in json.loads(out)["probes"]} == {"pass"}
+
+
+def _json(args):
+    import json
+
+    code, out = probe(*args, "--format", "json")
+    return code, {p["id"]: p for p in json.loads(out)["probes"]}
+
+
+def test_one_probe_can_be_run_alone_with_its_own_params(tmp_path):
+    bundle = str(BUNDLES / "good")
+    code, results = _json(["--manifests", bundle, "--probe", "workloads.replicas"])
+    assert list(results) == ["workloads.replicas"] and results["workloads.replicas"]["status"] == "pass"
+    params = tmp_path / "params.yaml"
+    params.write_text("workloads.replicas: {min_replicas: 50}\n")
+    code, results = _json(["--manifests", bundle, "--probe", "workloads.replicas", "--params", str(params)])
+    assert code == 1 and results["workloads.replicas"]["status"] == "fail"
+
+
+def test_several_probes_and_one_the_template_does_not_bind():
+    code, results = _json(["--manifests", str(BUNDLES / "good"), "--probe", "workloads.replicas", "--probe", "security.non-root"])
+    assert sorted(results) == ["security.non-root", "workloads.replicas"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("workloads.replicas: {min_replicas: two}\n", "expected an integer"),
+    ("no.such.probe: {}\n", "unknown probe 'no.such.probe'"),
+    ("- a list\n", "expected a mapping"),
+])
+def test_bad_params_files_exit_2_naming_the_file(tmp_path, text, message):
+    params = tmp_path / "params.yaml"
+    params.write_text(text)
+    with pytest.raises(CommandError, match=message) as error:
+        call_command("probe", "--manifests", str(BUNDLES / "good"), "--params", str(params), stdout=io.StringIO())
+    assert error.value.returncode == 2 and str(params) in str(error.value)
+
+
+def test_unknown_probes_and_templates_exit_2():
+    with pytest.raises(CommandError, match="Unknown probe") as error:
+        call_command("probe", "--manifests", str(BUNDLES / "good"), "--probe", "nope", stdout=io.StringIO())
+    assert error.value.returncode == 2
+    with pytest.raises(CommandError, match="No template named 'Nope'") as error:
+        call_command("probe", "--manifests", str(BUNDLES / "good"), "--template", "Nope", stdout=io.StringIO())
+    assert error.value.returncode == 2
+
+
+def test_another_templates_bindings():
+    from checklists.services.templates import template_import
+
+    template_import(data=b"# Ops\n\n## Run\n- [ ] Enough replicas\n", source_name="ops.md",
+                    metadata={"probes": {"run.enough-replicas": {"probe": "workloads.replicas", "params": {"min_replicas": 2}}}})
+    code, results = _json(["--manifests", str(BUNDLES / "good"), "--template", "Ops"])
+    assert list(results) == ["workloads.replicas"]
+
+
+def test_a_compose_file_beside_the_manifests_is_skipped_with_a_note(tmp_path):
+    import shutil
+
+    folder = tmp_path / "docker"
+    shutil.copytree(BUNDLES / "good", folder / "k8s")
+    (folder / "compose.yaml").write_text("services:\n  web:\n    image: readiness:1.0\n")
+    err = io.StringIO()
+    try:
+        call_command("probe", "--manifests", str(folder), "--probe", "workloads.replicas", stdout=io.StringIO(), stderr=err)
+    except SystemExit as exit:
+        assert exit.code != 2
+    assert "compose.yaml: document 1: no apiVersion or kind" in err.getvalue()

@@ -71,7 +71,6 @@ def test_older_api_versions_are_read_in_the_current_shape(tmp_path):
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [unclosed\n", "document 2 line 6: not valid YAML"),
         ("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: a}\n", "document 2 line 4: has no apiVersion and kind"),
         ("kind: Service\n", "document 1 line 1: has no apiVersion"),
-        ("- just\n- a list\n", "document 1 line 1: expected a Kubernetes object, found list"),
         ("apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n", "document 1 line 1: has no apiVersion"),
     ],
 )
@@ -123,3 +122,65 @@ def test_object_count_is_capped():
     assert len(load_texts([("a.yaml", text)], source="a", max_objects=11).of("v1/ConfigMap")) == 11
     with pytest.raises(ManifestError, match=r"a.yaml: document 11 line 42: the bundle holds more than 10 objects"):
         load_texts([("a.yaml", text)], source="a", max_objects=10)
+
+
+PRIVILEGED_LATEST = """apiVersion: {api_version}
+kind: Deployment
+metadata: {{name: legacy, namespace: shop}}
+spec:
+  replicas: 1
+  template:
+    metadata: {{labels: {{app: legacy}}}}
+    spec:
+      containers:
+        - name: app
+          image: acme/legacy:latest
+          securityContext: {{privileged: true}}
+"""
+
+
+@pytest.mark.parametrize("api_version, severity", [("extensions/v1beta1", "removed"), ("apps/v1beta2", "removed"), ("v1", "unknown"), ("apps/v2", "unknown")])
+def test_a_workload_with_a_removed_or_unknown_api_version_is_judged_and_fails_naming_it(tmp_path, api_version, severity):
+    from probes.evaluate import Binding, evaluate
+
+    path = write(tmp_path, "legacy.yaml", PRIVILEGED_LATEST.format(api_version=api_version))
+    snap = load_manifests(path)
+    assert [(p.object, p.severity) for p in snap.api_problems] == [("shop/Deployment/legacy", severity)]
+    results = {r.probe_id: r.outcome for r in evaluate(snap, [Binding("images.pinned-tags"), Binding("security.security-context"), Binding("cluster.version")])}
+    for probe_id in ("images.pinned-tags", "security.security-context"):
+        outcome = results[probe_id]
+        assert outcome.status == "fail"
+        assert ("shop/Deployment/legacy", "apiVersion") in {(f.object, f.field) for f in outcome.findings}
+        assert any(f.source == str(path) for f in outcome.findings if f.field == "apiVersion")
+    assert results["cluster.version"].findings == []  # reads no Deployments
+
+
+def test_aliased_removed_versions_are_reported_and_deprecated_ones_are_findings(tmp_path):
+    from probes.evaluate import Binding, evaluate
+
+    path = write(tmp_path, "old.yaml",
+                 "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: api, namespace: shop}\nspec: {maxUnavailable: 1}\n"
+                 "---\napiVersion: kafka.strimzi.io/v1beta1\nkind: KafkaTopic\nmetadata: {name: orders, namespace: kafka}\n"
+                 "spec: {partitions: 3, replicas: 3, config: {retention.ms: 604800000}}\n")
+    snap = load_manifests(path)
+    assert {(p.object, p.severity) for p in snap.api_problems} == {("shop/PodDisruptionBudget/api", "removed"), ("kafka/KafkaTopic/orders", "deprecated")}
+    [topics] = evaluate(snap, [Binding("kafka.topic-partitions")])
+    assert topics.outcome.status == "pass" and "1 deprecated apiVersion(s)" in topics.outcome.summary
+    assert topics.outcome.findings[0].message.startswith("apiVersion kafka.strimzi.io/v1beta1 for KafkaTopic is deprecated")
+
+
+def test_another_groups_kind_of_the_same_name_is_not_ours(tmp_path):
+    path = write(tmp_path, "knative.yaml", "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: hello}\nspec: {}\n")
+    snap = load_manifests(path)
+    assert snap.api_problems == [] and snap.unknown_kinds == {"serving.knative.dev/v1/Service": 1}
+
+
+def test_documents_that_are_not_kubernetes_objects_are_skipped_with_a_note(tmp_path):
+    write(tmp_path, "docker/compose.yaml", "services:\n  web:\n    image: readiness:1.0\n    ports: ['8000:8000']\nvolumes: {data: {}}\n")
+    write(tmp_path, "docker/k8s/app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    write(tmp_path, "ansible.yaml", "- hosts: all\n  tasks: []\n")
+    snap = load_manifests(tmp_path)
+    assert len(snap.of("v1/ConfigMap")) == 1
+    assert len(snap.skipped_documents) == 2
+    assert "compose.yaml: document 1: no apiVersion or kind (keys: services, volumes)" in snap.note
+    assert "2 document(s) that are not Kubernetes objects were skipped" in snap.note
