@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checklists import item_views, views
+from checklists import bulk_views, item_views, views
 
 item = "releases/<int:release_pk>/items/<int:pk>/"
 
@@ -10,7 +10,8 @@ urlpatterns = [
     path("releases/new/", views.release_create_view, name="release-create"),
     path("releases/<int:pk>/", views.release_detail, name="release-detail"),
     path("releases/<int:pk>/changes/", views.release_changes, name="release-changes"),
-    path("releases/<int:pk>/sections/<int:section_pk>/edit/", views.section_update, name="section-update"),
+    path("releases/<int:pk>/sections/<int:section_pk>/edit/", bulk_views.section_update, name="section-update"),
+    path("releases/<int:pk>/items/bulk/", bulk_views.items_bulk, name="items-bulk"),
     path(item, item_views.item_detail, name="item-detail"),
     path(item + "row/", item_views.item_row, name="item-row"),
     path(item + "edit/", item_views.item_update, name="item-update"),

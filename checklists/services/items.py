@@ -14,12 +14,14 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 import filetype
 
 from checklists import permissions
-from checklists.audit import record
+from checklists.audit import record, record_many
 from checklists.models import Comment, Evidence, ReleaseItem, Team
 from checklists.services import notifications, signoff
 
@@ -119,7 +121,9 @@ def item_set_status(*, item: ReleaseItem, status: str, by, expected_version: int
 def item_assign(*, item: ReleaseItem, assignee, by, expected_version: int) -> ReleaseItem:
     if assignee is not None and not permissions.can_assign_to(by, item, assignee):
         permissions.require_change(by, item)
-        raise ItemError(f"{assignee.get_username()} cannot be assigned: engineers assign within the owning team.")
+        raise ItemError(f"{assignee.get_full_name() or assignee.get_username()} cannot be assigned: only engineers "
+                        f"(of the owning team, when an engineer assigns), admins and the release's manager act "
+                        f"on items.")
     item = _change(item=item, by=by, expected_version=expected_version, field="assignee", value=assignee,
                    action="checklists.item.assigned")
     notifications.item_assigned(item, by=by)
@@ -137,10 +141,12 @@ def item_set_due_date(*, item: ReleaseItem, due_date: datetime.date | None, by,
                    action="checklists.item.due_date_changed")
 
 
-# Bulk changes: a release manager sets the owning team, assignee or due date of many items at once.
+# Bulk changes: a release manager sets the status, owning team, assignee or due date of many items at once.
 
 KEEP = object()  # a bulk field left as each item has it
-_BULK_FIELDS = ("owner_team", "assignee", "due_date")
+_BULK_FIELDS = ("status", "owner_team", "assignee", "due_date")
+BULK_ACTION = "checklists.item.bulk_updated"
+REASON_MAX = 2000
 
 
 @dataclass
@@ -149,21 +155,41 @@ class BulkResult:
     unchanged: list[ReleaseItem]
     conflicts: list[ItemConflict]
 
+    @property
+    def saved(self) -> bool:
+        """All or nothing: with any conflict, nothing was saved."""
+        return not self.conflicts
 
-def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP, assignee=KEEP,
-                      due_date=KEEP) -> BulkResult:
-    """Set the given fields on the items `versions` names (item id -> the version the form was loaded
-    with), in one transaction, one audit event per changed item. An item changed since then is not
-    touched: it comes back in `conflicts`, with who changed it and its current value. Release manager
-    of the release or admin only. Costs a locking read, then per changed item an UPDATE and an audit
-    event (3 queries) plus the sign-off check."""
+
+def items_bulk_update(*, release, versions: dict[int, int], by, status=KEEP, owner_team=KEEP, assignee=KEEP,
+                      due_date=KEEP, reason: str = "") -> BulkResult:
+    """Set the given fields on the items `versions` names (item id -> the version the page showed), all
+    or nothing: when any of them changed since, nothing is saved and the result lists every conflict
+    (who changed the item, when, its current value). Otherwise one audit event per changed item, with
+    `reason` when given (marking items not applicable needs one). Release manager of the release or
+    admin only.
+
+    Costs a fixed number of queries whatever the number of items: the locking read, the release lock,
+    one UPDATE per distinct set of changed fields (at most a few), the audit events in one INSERT, and
+    the sign-off check once for all items."""
     permissions.require_manage_release(by, release)
     wanted = {name: value for name, value in
-              (("owner_team", owner_team), ("assignee", assignee), ("due_date", due_date)) if value is not KEEP}
+              (("status", status), ("owner_team", owner_team), ("assignee", assignee), ("due_date", due_date))
+              if value is not KEEP}
+    reason = (reason or "").strip()
     if not wanted:
-        raise ItemError("Choose an owner team, an assignee or a due date to set.")
+        raise ItemError("Choose a status, an owner team, an assignee or a due date to set.")
     if not versions:
-        raise ItemError("There are no items to change.")
+        raise ItemError("Select at least one item.")
+    if "status" in wanted:
+        if wanted["status"] == ReleaseItem.Status.WAIVED:
+            raise ItemError("An item becomes waived only through a granted waiver: request one instead.")
+        if wanted["status"] not in SETTABLE_STATUSES:
+            raise ItemError(f"“{wanted['status']}” is not a status.")
+        if wanted["status"] == ReleaseItem.Status.NOT_APPLICABLE and not reason:
+            raise ItemError("Say why these items do not apply: marking items not applicable needs a reason.")
+    if len(reason) > REASON_MAX:
+        raise ItemError(f"A reason holds at most {REASON_MAX} characters.")
     result = BulkResult(changed=[], unchanged=[], conflicts=[])
     with transaction.atomic():
         rows = list(ReleaseItem.objects.select_for_update(of=("self",))
@@ -172,30 +198,57 @@ def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP,
         if len(rows) != len(versions):
             raise ItemError("Some of those items are not part of this release. Nothing was saved.")
         signoff.lock_release_for_item_change(release.pk)
-        if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
-            raise ItemError(f"{wanted['assignee'].get_username()} cannot be assigned: they are in no team.")
         for item in rows:
             item.release = release
+        if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
+            person = wanted["assignee"]
+            raise ItemError(f"{person.get_full_name() or person.get_username()} cannot be assigned: only engineers, "
+                            f"admins and the release's manager act on items.")
+        for item in rows:
             if item.version != versions[item.pk]:
                 field = next(iter(wanted))
                 result.conflicts.append(ItemConflict(item=item, field=field, current=_display(item, field),
                                                      changed_by=_who(item.changed_by), changed_at=item.changed_at))
-                continue
-            fields = [name for name, value in wanted.items() if getattr(item, name) != value]
+        if result.conflicts:
+            return result
+        groups: dict[tuple[str, ...], list[ReleaseItem]] = {}
+        events = []
+        for item in rows:
+            fields = tuple(name for name, value in wanted.items() if getattr(item, name) != value)
             if not fields:
                 result.unchanged.append(item)
                 continue
             before = {name: _audit_value(item, name) for name in fields}
             for name in fields:
                 setattr(item, name, wanted[name])
-            if not item.bump(by=by, fields=fields):  # cannot happen under the row lock; never overwrite
-                raise ItemError("An item changed while saving. Nothing was saved; try again.")
-            record("checklists.item.bulk_updated", actor=by, obj=item, release=release, before=before,
-                   after={**{name: _audit_value(item, name) for name in fields}, "version": item.version})
-            signoff.on_item_changed(item, by=by)
-            if "assignee" in fields:
-                notifications.item_assigned(item, by=by)
+            if "status" in fields:  # as item_set_status: a person's decision takes over from the probe
+                item.completed_by = by if item.status == ReleaseItem.Status.DONE else None
+                item.decided_by_probe = False
+            item.version += 1
+            groups.setdefault(fields, []).append(item)
+            after = {**{name: _audit_value(item, name) for name in fields}, "version": item.version}
+            if reason:
+                after["reason"] = reason
+            events.append({"action": BULK_ACTION, "obj": item, "release": release, "before": before,
+                           "after": after})
             result.changed.append(item)
+        now = timezone.now()
+        for fields, items in groups.items():
+            values = {name: wanted[name] for name in fields}
+            if "status" in fields:
+                values.update(completed_by=by if wanted["status"] == ReleaseItem.Status.DONE else None,
+                              decided_by_probe=False)
+            updated = ReleaseItem.objects.filter(pk__in=[i.pk for i in items]).update(
+                **values, version=F("version") + 1, changed_by=by, changed_at=now)
+            if updated != len(items):  # cannot happen under the row locks; never write half
+                raise ItemError("Items changed while saving. Nothing was saved; try again.")
+        for item in result.changed:
+            item.changed_by, item.changed_at = by, now
+        record_many(events, actor=by)
+        signoff.on_items_changed(release.pk, result.changed, by=by)
+        if "assignee" in wanted and wanted["assignee"] is not None:
+            notifications.items_assigned([i for i in result.changed if i.assignee_id == wanted["assignee"].pk],
+                                         by=by)
     return result
 
 

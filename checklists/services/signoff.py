@@ -411,6 +411,43 @@ def on_item_changed(item, *, by, reason: str = "", drifted: bool = False) -> Non
                    drifted=True if drifted and release.state == Release.State.APPROVED else None)
 
 
+def on_items_changed(release_id: int, items: list, *, by, reason: str = "") -> None:
+    """`on_item_changed` for many items of one release at once (bulk changes): the same outcome as
+    calling it per item, in a number of queries that does not grow with the items. Costs 2 queries
+    when the release has no live decision and is not in sign-off."""
+    if not items:
+        return
+    release = lock_release_for_item_change(release_id)
+    live = list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
+                .select_related("requirement").prefetch_related("requirement__sections"))
+    if not live and release.state not in SIGNOFF_STATES:
+        return
+    who = by.get_username() if by is not None and by.is_authenticated else "system"
+    keys = ", ".join(item.key for item in items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+    reason = reason or f"Items {keys} changed by {who} after this decision."
+    if any(item.required and item.status not in ReleaseItem.COMPLETE for item in items):
+        _supersede(live, reason=reason, by=by, release=release)
+        if release.state in SIGNOFF_STATES:
+            _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.returned",
+                       reason=reason)
+        return
+    parents = dict(TemplateSection.objects.filter(version_id=release.template_version_id)
+                   .values_list("pk", "parent_id"))
+    _supersede([a for a in live if any(_covers(a.requirement, item, parents) for item in items)],
+               reason=reason, by=by, release=release)
+    if release.state not in SIGNOFF_STATES:
+        return
+    standing = release.approvals.filter(superseded_at__isnull=True)
+    if standing.filter(decision=Approval.Decision.REJECTED).exists():
+        target = Release.State.REJECTED
+    elif not _undecided(release):
+        target = Release.State.APPROVED
+    else:
+        target = Release.State.AWAITING_SIGNOFF
+    if target != release.state:
+        _set_state(release, target, by=by, action="checklists.signoff.returned", reason=reason)
+
+
 # --- Reads for the panel and "my approvals" -----------------------------------------------------
 def requirement_rows(release: Release, user) -> list[dict]:
     """Each requirement with its live decision, its history and what `user` may do with it."""
