@@ -92,6 +92,8 @@ def release_detail(request, pk):
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
         "can_manage": can_manage, "shown_count": len(shown),
+        "newer_version": release.template_version.template.versions.filter(
+            number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
         "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
                                    initial={"shown": format_versions(shown)}) if can_manage and shown else None,
         "cursor": _cursor(timezone.now() - LIVE_MARGIN),
