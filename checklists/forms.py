@@ -82,38 +82,32 @@ class ItemUpdateForm(forms.Form):
         return result
 
 
-class SectionItemsForm(forms.Form):
-    """Set the owner team, assignee or due date of every item of a section; blank keeps each item's own.
+class BulkFieldsForm(forms.Form):
+    """The fields a bulk change may set; blank keeps each item's own value."""
 
-    `versions` carries each item's version as the form was loaded, for the optimistic lock."""
-
-    versions = forms.CharField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(required=False)
     owner_team = forms.ChoiceField(required=False, label="Owner team")
     assignee = forms.ChoiceField(required=False)
     due_date = forms.DateField(required=False, widget=DateInput, label="Due date")
     clear_due_date = forms.BooleanField(required=False, label="Remove the due date")
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.TextInput,
+                             help_text="Recorded with every change; needed to mark items not applicable.")
 
-    def __init__(self, *args, teams, assignees, items=None, **kwargs):
+    def __init__(self, *args, teams, assignees, **kwargs):
         super().__init__(*args, **kwargs)
         self.teams = {str(team.pk): team for team in teams}
         self.people = {str(user.pk): user for user in assignees}
+        self.fields["status"].choices = [("", "— keep each item's status —")] + [
+            (s.value, s.label) for s in SETTABLE_STATUSES]
         self.fields["owner_team"].choices = [("", "— keep each item's team —"), ("none", "— no team —")] + [
             (pk, team.name) for pk, team in self.teams.items()]
         self.fields["assignee"].choices = [("", "— keep each item's assignee —"), ("none", "— unassigned —")] + [
             (pk, user.get_full_name() or user.get_username()) for pk, user in self.people.items()]
-        if items is not None:
-            self.initial["versions"] = ",".join(f"{item.pk}:{item.version}" for item in items)
-
-    def clean_versions(self) -> dict[int, int]:
-        try:
-            pairs = [part.split(":") for part in self.cleaned_data["versions"].split(",") if part]
-            return {int(pk): int(version) for pk, version in pairs}
-        except ValueError:
-            raise forms.ValidationError("The list of items is damaged: reload the page.") from None
 
     def clean(self):
         data = super().clean()
         team, person = data.get("owner_team"), data.get("assignee")
+        data["status"] = data.get("status") or KEEP
         data["owner_team"] = KEEP if not team else (None if team == "none" else self.teams[team])
         data["assignee"] = KEEP if not person else (None if person == "none" else self.people[person])
         if data.get("clear_due_date"):
@@ -122,8 +116,67 @@ class SectionItemsForm(forms.Form):
             data["due_date"] = None
         elif not data.get("due_date"):
             data["due_date"] = KEEP
-        if not self.errors and all(data[name] is KEEP for name in ("owner_team", "assignee", "due_date")):
-            raise forms.ValidationError("Choose an owner team, an assignee or a due date to set.")
+        if data["status"] == ReleaseItem.Status.NOT_APPLICABLE and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why these items do not apply.")
+        if not self.errors and all(data[name] is KEEP for name in ("status", "owner_team", "assignee", "due_date")):
+            raise forms.ValidationError("Choose a status, an owner team, an assignee or a due date to set.")
+        return data
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ("status", "owner_team", "assignee", "due_date")}
+
+
+def parse_versions(text: str) -> dict[int, int]:
+    """ "12:3,13:1" (item id: version as the page showed it) -> {12: 3, 13: 1}."""
+    try:
+        pairs = [part.split(":") for part in text.split(",") if part.strip()]
+        return {int(pk): int(version) for pk, version in pairs}
+    except ValueError:
+        raise forms.ValidationError("The list of items is damaged: reload the page.") from None
+
+
+def format_versions(items) -> str:
+    return ",".join(f"{item.pk}:{item.version}" for item in items)
+
+
+class SectionItemsForm(BulkFieldsForm):
+    """Set fields of every item of a section. `versions` carries each item's version as the form was
+    loaded, for the optimistic lock."""
+
+    versions = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, items=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if items is not None:
+            self.initial["versions"] = format_versions(items)
+
+    def clean_versions(self) -> dict[int, int]:
+        return parse_versions(self.cleaned_data["versions"])
+
+
+class BulkItemsForm(BulkFieldsForm):
+    """Set fields of the items picked on the release page: the ticked rows, or every row the filter
+    shows (`scope=all`). Each value is "item id:version" as the page showed it."""
+
+    scope = forms.ChoiceField(choices=[("selected", "Selected items"), ("all", "All items shown")],
+                              required=False)
+    item = forms.MultipleChoiceField(required=False)  # "id:version" per ticked row
+    shown = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].valid_value = lambda value: True  # checked as id:version pairs below
+
+    def clean(self):
+        data = super().clean()
+        source = data.get("shown", "") if data.get("scope") == "all" else ",".join(data.get("item") or [])
+        try:
+            data["versions"] = parse_versions(source)
+        except forms.ValidationError as error:
+            self.add_error(None, error)
+            return data
+        if not data["versions"]:
+            self.add_error(None, "Select at least one item, or choose all items shown.")
         return data
 
 

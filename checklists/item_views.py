@@ -63,6 +63,7 @@ def _row_item(request, release_pk, pk, *, for_change=False):
     row = selectors.release_items(item.release).get(pk=pk)
     row.release = item.release
     row.can_change = permissions.can_change_item(request.user, row)
+    row.can_bulk = permissions.can_manage_release(request.user, row.release)
     return row
 
 
@@ -180,6 +181,7 @@ def _reload(request, item):
     row = selectors.release_items(item.release).get(pk=item.pk)
     row.release = item.release
     row.can_change = permissions.can_change_item(request.user, row)
+    row.can_bulk = permissions.can_manage_release(request.user, row.release)
     return row
 
 

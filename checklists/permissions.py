@@ -224,14 +224,17 @@ def require_create_release(user) -> None:
 
 
 def assignable_users(by, item: ReleaseItem):
-    """People `by` may assign the item to: anyone in a team for release managers and admins; for an
-    engineer, the members of the item's owning team (and themselves)."""
+    """People `by` may assign the item to, and only people who could then act on it: engineers, admins
+    and the release's own manager (approvers and auditors change no item). For release managers and
+    admins, any of those; for an engineer, the engineers of the item's owning team (and themselves)."""
     from django.contrib.auth import get_user_model
 
     # Only people who can then act on the item: engineers (and release managers, who change everything).
     users = get_user_model().objects.filter(is_active=True)
     if can_manage_release(by, item.release):
-        return users.filter(memberships__role__in=[Role.ENGINEER, Role.RELEASE_MANAGER]).distinct().order_by("username")
+        can_act = (Q(memberships__role__in=[Role.ENGINEER, Role.RELEASE_MANAGER, Role.ADMIN])
+                   | Q(is_superuser=True) | Q(pk=item.release.release_manager_id))
+        return users.filter(can_act).distinct().order_by("username")
     return users.filter(Q(memberships__team=item.owner_team_id, memberships__role=Role.ENGINEER)
                         | Q(pk=by.pk)).distinct().order_by("username")
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from checklists import permissions
 from checklists.models import Release, Report, Role, Team, TemplateSection, Waiver
+from checklists.review import release_review
 from checklists.services import reports, signoff, waivers
 from readiness import jobs
 
@@ -31,15 +32,40 @@ def _reports_context(request, release: Release) -> dict:
     }
 
 
+def blocker_groups(release: Release, blockers) -> list[dict]:
+    """Blockers grouped by owning team, then section, in checklist order: what each team must do.
+    Costs one query."""
+    rows = blockers.incomplete + blockers.stale
+    if not rows:
+        return []
+    items = {item.pk: item for item in release.items.filter(pk__in=[b.item_id for b in rows])
+             .select_related("section", "owner_team").only("pk", "order", "section__title", "owner_team__name")}
+    groups: dict[str, dict] = {}
+    for kind, entries in (("incomplete", blockers.incomplete), ("stale", blockers.stale)):
+        for blocker in entries:
+            item = items[blocker.item_id]
+            team = item.owner_team.name if item.owner_team else "No team"
+            group = groups.setdefault(team, {"team": team, "sections": {}, "count": 0})
+            group["sections"].setdefault(item.section.title, []).append(
+                {"blocker": blocker, "kind": kind, "order": item.order})
+            group["count"] += 1
+    result = sorted(groups.values(), key=lambda g: (g["team"] == "No team", -g["count"], g["team"]))
+    for group in result:
+        group["sections"] = sorted(group["sections"].items(), key=lambda kv: min(e["order"] for e in kv[1]))
+    return result
+
+
 def _panel_context(request, release: Release) -> dict:
     user = request.user
     in_signoff = release.state in signoff.SIGNOFF_STATES
     can_manage = permissions.can_manage_signoff(user, release)
+    blockers = None if in_signoff else signoff.signoff_blockers(release)
     return {
         "release": release,
         "rows": signoff.requirement_rows(release, user, with_eligibility=can_manage),
         "overrides": release.overrides.select_related("item", "by").order_by("created_at"),
-        "blockers": None if in_signoff else signoff.signoff_blockers(release),
+        "blockers": blockers,
+        "blocker_groups": blocker_groups(release, blockers) if blockers else [],
         "can_manage": can_manage,
         "editable": release.state in signoff.OPENABLE_STATES,
         **_reports_context(request, release),
@@ -61,11 +87,9 @@ def _respond(request, release: Release, *, status=200):
 
 
 def _fail(request, release, error) -> HttpResponse:
-    messages.error(request, str(error))
     blockers = getattr(error, "blockers", None)
-    if blockers:
-        for blocker in (blockers.incomplete + blockers.stale)[:50]:
-            messages.error(request, f"{blocker.key}: {blocker.reason}")
+    # The blockers themselves are listed in the panel, as links grouped by team and section.
+    messages.error(request, f"{error} The list below links to each item." if blockers else str(error))
     # htmx swaps only 2xx responses by default: the panel carries the messages, with a 200.
     return _respond(request, release)
 
@@ -74,7 +98,8 @@ def _fail(request, release, error) -> HttpResponse:
 @login_required
 def signoff_detail(request, pk):
     release = permissions.get_release_for_user(request.user, pk)
-    return render(request, "signoff/page.html", _panel_context(request, release))
+    return render(request, "signoff/page.html", {**_panel_context(request, release),
+                                                 "review": release_review(release)})
 
 
 @require_GET
@@ -215,16 +240,30 @@ def waiver_decide(request, waiver_pk):
     if not permissions.can_decide_waiver(request.user, waiver):
         raise PermissionDenied("A waiver is decided by the release's manager or an approver, not its requester.")
     decision = request.POST.get("decision")
-    if decision not in ("grant", "refuse"):
-        return _fail(request, release, "Choose grant or refuse.")
-    try:
-        waivers.waiver_decide(waiver=waiver, by=request.user, grant=decision == "grant",
-                              comment=request.POST.get("comment", ""))
-    except waivers.WaiverError as error:
+    from_mine = request.POST.get("next") == "mine"
+    error = "" if decision in ("grant", "refuse") else "Choose grant or refuse."
+    if not error:
+        try:
+            waivers.waiver_decide(waiver=waiver, by=request.user, grant=decision == "grant",
+                                  comment=request.POST.get("comment", ""))
+        except waivers.WaiverError as exc:
+            error = str(exc)
+    if error and from_mine:  # stay on "Approvals & waivers", with the error beside the waiver
+        return render(request, "signoff/my.html", {**_my_approvals_context(request.user),
+                                                   "waiver_error": (waiver.pk, error)}, status=400)
+    if error:
         return _fail(request, release, error)
-    if request.POST.get("next") == "mine":
+    verb = "granted" if decision == "grant" else "refused"
+    messages.success(request, f"Waiver {verb} for “{_plain(waiver.item.text)}” ({release}).")
+    if from_mine:
         return redirect("my-approvals")
     return _respond(request, release)
+
+
+def _plain(text: str) -> str:
+    from checklists.templatetags.readiness import plain_text
+
+    return plain_text(text)
 
 
 @require_POST
@@ -310,12 +349,13 @@ def report_bundle(request, pk):
 @require_GET
 @login_required
 def my_approvals(request):
-    user = request.user
+    return render(request, "signoff/my.html", _my_approvals_context(request.user))
+
+
+def _my_approvals_context(user) -> dict:
     visible = permissions.visible_releases(user)
     to_decide = [w for w in Waiver.objects.filter(state=Waiver.State.REQUESTED, item__release__in=visible)
                  .select_related("item__release", "requested_by") if permissions.can_decide_waiver(user, w)]
     mine = (Waiver.objects.filter(requested_by=user).select_related("item__release", "decided_by")
             .order_by("-requested_at")[:50])
-    return render(request, "signoff/my.html", {
-        "pending": signoff.pending_for_user(user), "waivers_to_decide": to_decide, "my_waivers": mine,
-    })
+    return {"pending": signoff.pending_for_user(user), "waivers_to_decide": to_decide, "my_waivers": mine}

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from checklists import permissions, selectors
-from checklists.forms import ReleaseCreateForm, SectionItemsForm
+from checklists.bulk_views import bulk_assignees
+from checklists.forms import BulkItemsForm, ReleaseCreateForm, format_versions
 from checklists.models import ReleaseItem, Team, TemplateSection
-from checklists.services.items import KEEP, ItemError, items_bulk_update
 from checklists.services.releases import ReleaseError, release_create
 
 DASHBOARD_PAGE_SIZE = 50
@@ -96,13 +96,21 @@ def release_detail(request, pk):
         _prepare_row(request.user, item, release)
         nodes[item.section_id].items.append(item)
     totals = selectors.release_totals(nodes)
+    can_manage = permissions.can_manage_release(request.user, release)
+    teams = Team.objects.order_by("name")
+    # "Every item the filter shows", for the bulk form: ids and versions only, whatever is drawn yet.
+    shown = list(filters.apply(release.items.all(), request.user).only("pk", "version")) if can_manage else []
     return render(request, "checklists/release_detail.html", {
         "release": release, "sections": roots, "filters": filters, "today": today,
         "totals": totals, "counts": totals,
-        "statuses": ReleaseItem.Status.choices, "teams": Team.objects.order_by("name"),
+        "statuses": ReleaseItem.Status.choices, "teams": teams,
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
-        "can_manage": permissions.can_manage_release(request.user, release),
+        "can_manage": can_manage, "shown_count": sum(matching.values()),
+        "newer_version": release.template_version.template.versions.filter(
+            number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
+        "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
+                                   initial={"shown": format_versions(shown)}) if shown else None,
         "cursor": cursor,
     })
 
@@ -127,67 +135,11 @@ def _section_rows(request, release, filters, section_pk):
     })
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def section_update(request, pk, section_pk):
-    """Set the owner team, assignee or due date of every item of a section (and its subsections) at
-    once: for the release's manager. Items changed since the form was loaded are reported, not touched."""
-    release = permissions.get_release_for_user(request.user, pk)
-    section = get_object_or_404(TemplateSection, pk=section_pk, version_id=release.template_version_id)
-    permissions.require_manage_release(request.user, release)
-    items = list(selectors.section_items(release, section))
-    form = SectionItemsForm(request.POST or None, items=items, teams=Team.objects.order_by("name"),
-                            assignees=permissions.assignable_users(request.user, items[0]) if items else [])
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            result = items_bulk_update(release=release, versions=data["versions"], by=request.user,
-                                       owner_team=data["owner_team"], assignee=data["assignee"],
-                                       due_date=data["due_date"])
-        except ItemError as error:
-            form.add_error(None, str(error))
-        else:
-            _bulk_messages(request, section, result, _bulk_summary(data))
-            return redirect(reverse("release-detail", args=[release.pk]) + f"#section-{section.pk}")
-    template = "checklists/section_form.html" + ("#form" if request.htmx else "")
-    return render(request, template, {"release": release, "section": section, "items": items, "form": form},
-                  status=400 if form.errors else 200)
-
-
-def _bulk_summary(data) -> str:
-    parts = []
-    if data["owner_team"] is not KEEP:
-        parts.append(f"owner team → {data['owner_team'].name if data['owner_team'] else 'no team'}")
-    if data["assignee"] is not KEEP:
-        person = data["assignee"]
-        parts.append(f"assignee → {(person.get_full_name() or person.get_username()) if person else 'unassigned'}")
-    if data["due_date"] is not KEEP:
-        parts.append(f"due date → {data['due_date'].isoformat() if data['due_date'] else 'none'}")
-    return ", ".join(parts)
-
-
-def _bulk_messages(request, section, result, summary):
-    title = section.title
-    if result.changed:
-        messages.success(request, f"{title}: {len(result.changed)} item{'s' if len(result.changed) != 1 else ''} "
-                                  f"changed ({summary})"
-                                  f"{f', {len(result.unchanged)} already had those values' if result.unchanged else ''}.")
-    elif not result.conflicts:
-        messages.info(request, f"{title}: nothing to change, every item already had those values.")
-    if result.conflicts:
-        shown = result.conflicts[:10]
-        details = "; ".join(f"“{c.item.text[:50]}” ({c.changed_by}, {c.changed_at:%H:%M:%S})" if c.changed_at
-                            else f"“{c.item.text[:50]}” ({c.changed_by})" for c in shown)
-        more = f" and {len(result.conflicts) - len(shown)} more" if len(result.conflicts) > len(shown) else ""
-        messages.warning(request, f"{len(result.conflicts)} item{'s were' if len(result.conflicts) != 1 else ' was'} "
-                                  f"changed by someone else after you opened the form and left as they are: "
-                                  f"{details}{more}. Review them and try again.")
-
-
 def _prepare_row(user, item, release):
     """What a row needs beyond the item: no queries (roles and teams are cached on the user)."""
     item.release = release
     item.can_change = permissions.can_change_item(user, item)
+    item.can_bulk = permissions.can_manage_release(user, release)
 
 
 @require_GET

@@ -17,13 +17,14 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 import filetype
 
 from checklists import permissions
-from checklists.audit import record
+from checklists.audit import record, record_many
 from checklists.models import ChecklistTemplate, Comment, Evidence, ItemOverride, Release, ReleaseItem, Team
 from checklists.services import notifications, signoff
 
@@ -131,68 +132,138 @@ def _conflict(current: ReleaseItem, field: str) -> ItemConflict:
                         changed_by=_who(current.changed_by), changed_at=current.changed_at)
 
 
-def item_change(*, item: ReleaseItem, changes: dict, by, expected_version: int | None,
-                source: str = Source.PERSON, reason: str = "", confirm_void: bool = True,
-                via: str = "", detail: dict | None = None, action: str = "") -> ReleaseItem:
-    """Apply `changes` ({field: value}) to `item` as one audited change, or raise and save nothing.
+@dataclass(eq=False)
+class ItemsConflict(Exception):
+    """Some of the items changed since the caller read them: nothing was saved."""
 
-    `expected_version` is the version the caller's form or verdict was based on (None: the current
-    one, for waivers that lock the item themselves). A person's status change to done or not
-    applicable on an item a probe failed is an override and needs `reason` (or, by the template's
-    policy, a waiver instead). With `confirm_void=False`, a change that would void live approvals
-    raises VoidsApprovals instead of saving. `via` names the API token, `detail` adds to the audit
-    event (a probe run's result), `action` names the event when the caller's is more telling. Costs: two locking reads, the UPDATE, the audit event (3 queries),
-    and the sign-off check when the status changes.
+    conflicts: list[ItemConflict]
+    code = "conflict"
+
+    def __str__(self):
+        return f"Not saved: {len(self.conflicts)} item(s) changed meanwhile. " + " ".join(map(str, self.conflicts[:3]))
+
+
+@dataclass
+class Changed:
+    """What `items_change` did: the items it changed, those that already had the values, and the
+    approvals the change voided."""
+
+    changed: list[ReleaseItem]
+    unchanged: list[ReleaseItem]
+    voided: list
+
+
+def items_change(*, items: list[ReleaseItem], changes: dict, by, versions: dict[int, int] | None,
+                 source: str = Source.PERSON, reason: str = "", confirm_void: bool = True, via: str = "",
+                 detail: dict | None = None, action: str = "") -> Changed:
+    """Apply `changes` ({field: value}) to every item of `items` (one release), all or nothing, as the
+    one audited way release items change. Whoever asks goes through here: a person (the browser, the
+    API, the bulk form), a probe's verdict, a waiver.
+
+    The order, always: permission; the item rows locked (by id); the release row locked; the
+    optimistic lock against `versions` ({item id: version the caller read}; None for a caller that
+    holds the rows already, as a waiver does); overrides of a failed probe checked (a person's done or
+    not applicable needs `reason`, or a waiver by the template's policy); approvals the change would
+    void refused unless `confirm_void`; the rows written; one audit event per item; then drift,
+    sign-off and the notices. Costs a fixed number of queries whatever the number of items (the
+    locking reads, one UPDATE per distinct set of changed fields, one INSERT of the audit events, the
+    sign-off check), plus a few per override.
     """
     unknown = set(changes) - _ALLOWED[source]
     if unknown:
         raise ItemError(f"{', '.join(sorted(unknown))} cannot be changed here.", code="field_not_allowed")
+    if not items:
+        return Changed([], [], [])
     if source == Source.PERSON:
-        permissions.require_change(by, item)
+        for item in items:
+            permissions.require_change(by, item)
     with transaction.atomic():
-        current = (ReleaseItem.objects.select_for_update(of=("self",))
-                   .select_related("changed_by", "assignee", "owner_team").get(pk=item.pk))
-        if expected_version is not None and current.version != expected_version:
-            current.release = item.release
-            raise _conflict(current, next(iter(changes), "status"))
-        release = signoff.lock_release_for_item_change(current.release_id)
-        current.release = release
-        wanted = {name: value for name, value in changes.items() if getattr(current, name) != value}
+        rows = list(ReleaseItem.objects.select_for_update(of=("self",))
+                    .select_related("changed_by", "assignee", "owner_team")
+                    .filter(pk__in=[item.pk for item in items]).order_by("pk"))
+        release = signoff.lock_release_for_item_change(items[0].release_id)
+        for row in rows:
+            row.release = release
+        stale = [row for row in rows if versions and versions.get(row.pk) is not None
+                 and row.version != versions[row.pk]]
+        if stale:
+            raise ItemsConflict([_conflict(row, next(iter(changes), "status")) for row in stale])
+        done = _apply(rows, changes, by=by, source=source, reason=reason, via=via, detail=detail, action=action,
+                      confirm_void=confirm_void)
+    by_pk = {row.pk: row for row in rows}
+    for item in items:
+        _copy(by_pk[item.pk], item)
+    return done
+
+
+def _apply(rows, changes, *, by, source, reason, via, detail, action, confirm_void) -> Changed:
+    """The writes of `items_change`, inside its transaction, the rows locked."""
+    release = rows[0].release
+    changed, unchanged, events, overrides, groups = [], [], [], [], {}
+    for row in rows:
+        wanted = {name: value for name, value in changes.items() if getattr(row, name) != value}
         if not wanted:
-            _copy(current, item)
-            return item
-        was_complete = current.is_complete
-        override = _override_needed(current, wanted, source=source, reason=reason)
-        before = {name: _audit_value(current, name) for name in wanted}
+            unchanged.append(row)
+            continue
+        if _override_needed(row, wanted, source=source, reason=reason):
+            overrides.append((row, row.status))
+        row.was_complete = row.is_complete
+        before = {name: _audit_value(row, name) for name in wanted}
         for name, value in wanted.items():
-            setattr(current, name, value)
+            setattr(row, name, value)
         fields = list(wanted)
         if "status" in wanted and source != Source.PROBE:
             # A person (or a waiver) deciding the status takes it over from the probe.
-            current.decided_by_probe = False
-            current.completed_by = by if current.status in ReleaseItem.COMPLETE else None
+            row.decided_by_probe = False
+            row.completed_by = by if row.status in ReleaseItem.COMPLETE else None
             fields += ["decided_by_probe", "completed_by"]
-        if "status" in wanted and source == Source.PERSON and not confirm_void:
-            voided = signoff.approvals_voided_by(current)
-            if voided:
-                raise VoidsApprovals(approvals=voided)
-        if not current.bump(by=by, fields=fields):  # cannot happen under the row lock; never overwrite
-            raise ItemError("The item changed while saving. Nothing was saved; try again.", code="conflict")
-        after = {name: _audit_value(current, name) for name in wanted}
-        after["version"] = current.version
-        if source != Source.PERSON:
-            after["source"] = source
-        if reason:
-            after["reason"] = reason
-        if via:
-            after["via"] = via
-        record(action or (ACTION_PROBE if source == Source.PROBE else _action(wanted)), actor=by, obj=current,
-               release=release, before=before, after={**after, **(detail or {})})
-        if override:
-            _record_override(current, by=by, reason=reason, from_status=before["status"])
-        if "status" in wanted:
-            _status_changed(current, by=by, source=source, was_complete=was_complete, reason=reason)
-    _copy(current, item)
+        after = {name: _audit_value(row, name) for name in wanted}
+        after["version"] = row.version + 1
+        after |= {key: value for key, value in (("source", source if source != Source.PERSON else ""),
+                                                ("reason", reason), ("via", via)) if value}
+        events.append({"action": action or (ACTION_PROBE if source == Source.PROBE else _action(wanted)),
+                       "obj": row, "release": release, "before": before, "after": {**after, **(detail or {})}})
+        groups.setdefault(tuple(fields), []).append(row)
+        changed.append(row)
+    if not changed:
+        return Changed([], unchanged, [])
+    status_rows = [row for row in changed if "status" in changes and row.status == changes["status"]]
+    if status_rows and source == Source.PERSON and not confirm_void:
+        voided = signoff.approvals_voided_by(release, status_rows)
+        if voided:
+            raise VoidsApprovals(approvals=voided)
+    _write(groups, by=by)
+    record_many(events, actor=by)
+    for row, from_status in overrides:
+        _record_override(row, by=by, reason=reason, from_status=from_status)
+    voided = _status_changed(release, status_rows, by=by, source=source, reason=reason) if status_rows else []
+    return Changed(changed, unchanged, voided)
+
+
+def _write(groups: dict[tuple, list[ReleaseItem]], *, by) -> None:
+    """One conditional UPDATE per set of changed fields; every row's version goes up by one."""
+    now = timezone.now()
+    for fields, rows in groups.items():
+        values = {name: getattr(rows[0], name) for name in fields}
+        updated = ReleaseItem.objects.filter(pk__in=[row.pk for row in rows]).update(
+            **values, version=F("version") + 1, changed_by=by, changed_at=now)
+        if updated != len(rows):  # cannot happen under the row locks; never write half
+            raise ItemError("Items changed while saving. Nothing was saved; try again.", code="conflict")
+        for row in rows:
+            row.version, row.changed_by, row.changed_at = row.version + 1, by, now
+
+
+def item_change(*, item: ReleaseItem, changes: dict, by, expected_version: int | None,
+                source: str = Source.PERSON, reason: str = "", confirm_void: bool = True,
+                via: str = "", detail: dict | None = None, action: str = "") -> ReleaseItem:
+    """`items_change` for one item: raises ItemConflict (not ItemsConflict) when it changed meanwhile.
+    `detail` adds to the audit event (a probe run's result), `action` names the event when the
+    caller's name is more telling, `via` names the API token."""
+    try:
+        items_change(items=[item], changes=changes, by=by, versions={item.pk: expected_version}, source=source,
+                     reason=reason, confirm_void=confirm_void, via=via, detail=detail, action=action)
+    except ItemsConflict as conflict:
+        raise conflict.conflicts[0] from None
     return item
 
 
@@ -239,17 +310,17 @@ def _record_override(item: ReleaseItem, *, by, reason: str, from_status: str) ->
                   "probe_summary": override.probe_summary, "findings": len(findings)})
 
 
-def _status_changed(item: ReleaseItem, *, by, source: str, was_complete: bool, reason: str) -> None:
-    """What a status change does beyond the item: drift, then sign-off, then the notices."""
-    release = item.release
-    drifted = (source in Source.SYSTEM and release.state == Release.State.APPROVED
-               and was_complete and not item.is_complete)
-    if drifted:
-        signoff.release_mark_drifted(release, by=by, reason=f"{item.key} is {item.get_status_display().lower()} "
-                                                               f"after approval.")
-    voided = signoff.on_item_changed(item, by=by, reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
+def _status_changed(release: Release, rows: list[ReleaseItem], *, by, source: str, reason: str) -> list:
+    """What status changes do beyond the items: drift, then sign-off, then the notices."""
+    left = [row for row in rows if row.was_complete and not row.is_complete]
+    if source in Source.SYSTEM and release.state == Release.State.APPROVED and left:
+        signoff.release_mark_drifted(release, by=by, reason=", ".join(
+            f"{row.key} is {row.get_status_display().lower()}" for row in left[:3]) + " after approval.")
+    voided = signoff.on_items_changed(release.pk, rows, by=by,
+                                      reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
     if voided:
-        notifications.approvals_voided(voided, item=item, by=by)
+        notifications.approvals_voided(voided, items=rows, by=by)
+    return voided
 
 
 def item_set_status(*, item: ReleaseItem, status: str, by, expected_version: int, reason: str = "",
@@ -318,10 +389,11 @@ def item_record_check(*, item: ReleaseItem, checked_at: datetime.datetime) -> No
     item.probe_checked_at = checked_at
 
 
-# Bulk changes: a release manager sets the owning team, assignee or due date of many items at once.
+# Bulk changes: a release manager sets the status, owning team, assignee or due date of many items at once.
 
 KEEP = object()  # a bulk field left as each item has it
-_BULK_FIELDS = ("owner_team", "assignee", "due_date")
+_BULK_FIELDS = ("status", "owner_team", "assignee", "due_date")
+BULK_ACTION = "checklists.item.bulk_updated"
 
 
 @dataclass
@@ -330,50 +402,55 @@ class BulkResult:
     unchanged: list[ReleaseItem]
     conflicts: list[ItemConflict]
 
+    @property
+    def saved(self) -> bool:
+        """All or nothing: with any conflict, nothing was saved."""
+        return not self.conflicts
 
-def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP, assignee=KEEP,
-                      due_date=KEEP) -> BulkResult:
-    """Set the given fields on the items `versions` names (item id -> the version the form was loaded
-    with), in one transaction, one audit event per changed item, each through `item_change`. An item
-    changed since then is not touched: it comes back in `conflicts`, with who changed it and its
-    current value. Release manager of the release or admin only."""
+def items_bulk_update(*, release, versions: dict[int, int], by, status=KEEP, owner_team=KEEP, assignee=KEEP,
+                      due_date=KEEP, reason: str = "") -> BulkResult:
+    """Set the given fields on the items `versions` names (item id -> the version the page showed),
+    through `items_change`, all or nothing: when any of them changed since, nothing is saved and the
+    result lists every conflict (who changed the item, when, its current value). One audit event per
+    changed item, with `reason` (marking items not applicable needs one, and it is the reason of any
+    override of a failed probe). Release manager of the release or admin only. Costs a fixed number of
+    queries whatever the number of items."""
     permissions.require_manage_release(by, release)
     wanted = {name: value for name, value in
-              (("owner_team", owner_team), ("assignee", assignee), ("due_date", due_date)) if value is not KEEP}
+              (("status", status), ("owner_team", owner_team), ("assignee", assignee), ("due_date", due_date))
+              if value is not KEEP}
+    reason = (reason or "").strip()
     if not wanted:
-        raise ItemError("Choose an owner team, an assignee or a due date to set.", code="nothing_to_set")
+        raise ItemError("Choose a status, an owner team, an assignee or a due date to set.", code="nothing_to_set")
     if not versions:
-        raise ItemError("There are no items to change.", code="no_items")
-    result = BulkResult(changed=[], unchanged=[], conflicts=[])
-    with transaction.atomic():
-        rows = list(ReleaseItem.objects.select_related("changed_by", "assignee", "owner_team")
-                    .filter(release=release, pk__in=versions).order_by("pk"))
-        if len(rows) != len(versions):
-            raise ItemError("Some of those items are not part of this release. Nothing was saved.",
-                            code="not_in_release")
-        if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
-            raise ItemError(f"{wanted['assignee'].get_username()} cannot be assigned: they are in no team.",
-                            code="assignee_not_allowed")
-        for item in rows:
-            item.release = release
-            changes = {name: value for name, value in wanted.items() if getattr(item, name) != value}
-            if item.version != versions[item.pk]:
-                field = next(iter(wanted))
-                result.conflicts.append(_conflict(item, field))
-                continue
-            if not changes:
-                result.unchanged.append(item)
-                continue
-            try:
-                item_change(item=item, changes=changes, by=by, expected_version=versions[item.pk],
-                            action="checklists.item.bulk_updated")
-            except ItemConflict as conflict:
-                result.conflicts.append(conflict)
-                continue
-            if "assignee" in changes:
-                notifications.item_assigned(item, by=by)
-            result.changed.append(item)
-    return result
+        raise ItemError("Select at least one item.", code="no_items")
+    if "status" in wanted:
+        if wanted["status"] == ReleaseItem.Status.WAIVED:
+            raise ItemError("An item becomes waived only through a granted waiver: request one instead.",
+                            code="waived_needs_waiver")
+        if wanted["status"] not in SETTABLE_STATUSES:
+            raise ItemError(f"“{wanted['status']}” is not a status.", code="unknown_status")
+        if wanted["status"] == ReleaseItem.Status.NOT_APPLICABLE and not reason:
+            raise ItemError("Say why these items do not apply: marking items not applicable needs a reason.",
+                            code="reason_needed")
+    if len(reason) > REASON_MAX:
+        raise ItemError(f"A reason holds at most {REASON_MAX} characters.", code="reason_too_long")
+    rows = list(release.items.filter(pk__in=versions).order_by("pk"))
+    if len(rows) != len(versions):
+        raise ItemError("Some of those items are not part of this release. Nothing was saved.", code="not_in_release")
+    for row in rows:
+        row.release = release
+    if wanted.get("assignee") is not None and not permissions.can_assign_to(by, rows[0], wanted["assignee"]):
+        person = wanted["assignee"]
+        raise ItemError(f"{person.get_full_name() or person.get_username()} cannot be assigned: only engineers, "
+                        f"admins and the release's manager act on items.", code="assignee_not_allowed")
+    try:
+        done = items_change(items=rows, changes=wanted, by=by, versions=versions, reason=reason, action=BULK_ACTION)
+    except ItemsConflict as conflict:
+        return BulkResult(changed=[], unchanged=[], conflicts=conflict.conflicts)
+    if wanted.get("assignee") is not None:
+        notifications.items_assigned(done.changed, by=by)
+    return BulkResult(changed=done.changed, unchanged=done.unchanged, conflicts=[])
 
 
 # Evidence. It never changes once stored; adding it does not bump the item's version (nobody's open
@@ -389,9 +466,9 @@ def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by, via: str = "")
         after["via"] = via
     signoff.lock_release_for_item_change(item.release_id)  # the lock order: release row before the audit lock
     record("checklists.evidence.added", actor=by, obj=item, release=item.release, after=after)
-    voided = signoff.on_item_changed(item, by=by)
+    voided = signoff.on_items_changed(item.release_id, [item], by=by)
     if voided:
-        notifications.approvals_voided(voided, item=item, by=by)
+        notifications.approvals_voided(voided, items=[item], by=by)
     return evidence
 
 

@@ -3,7 +3,7 @@
 The release's state moves only here:
     in progress --open--> awaiting sign-off --every requirement approved--> approved
                                             --one rejection--> rejected --reopen--> in progress
-and back from any sign-off state when an item changes (on_item_changed). Every move is audited.
+and back from any sign-off state when an item changes (on_items_changed). Every move is audited.
 """
 import datetime
 import hashlib
@@ -456,19 +456,18 @@ def lock_release_for_item_change(release_id: int) -> Release:
     Locks are taken in one order everywhere: item rows, then the release row, then the audit chain's
     lock (which `record` holds until commit). Sign-off steps take the release, then the audit lock; an
     item change that recorded first and locked the release afterwards would deadlock with them. And a
-    decision committed while the change waited here is then seen, and superseded, by on_item_changed.
+    decision committed while the change waited here is then seen, and superseded, by on_items_changed.
     """
     return Release.objects.select_for_update().get(pk=release_id)
 
 
-def _voided(item, live: list[Approval], release: Release) -> tuple[list[Approval], bool]:
-    """The live decisions a change to `item` (as it is now) voids, and whether the release leaves
+def _voided(items, live: list[Approval], release: Release) -> tuple[list[Approval], bool]:
+    """The live decisions a change to `items` (as they are now) voids, and whether the release leaves
     sign-off: a required item no longer complete voids every decision, whatever its scope."""
-    if item.required and item.status not in ReleaseItem.COMPLETE:
+    if any(item.required and item.status not in ReleaseItem.COMPLETE for item in items):
         return live, True
-    parents = dict(TemplateSection.objects.filter(version_id=release.template_version_id)
-                   .values_list("pk", "parent_id"))
-    return [a for a in live if _covers(a.requirement, item, parents)], False
+    parents = _scope_index(release)[0]
+    return [a for a in live if any(_covers(a.requirement, item, parents) for item in items)], False
 
 
 def _live_decisions(release_id: int) -> list[Approval]:
@@ -476,13 +475,13 @@ def _live_decisions(release_id: int) -> list[Approval]:
                 .select_related("requirement", "approver").prefetch_related("requirement__sections"))
 
 
-def approvals_voided_by(item) -> list[Approval]:
-    """The live approvals that saving `item` as it stands (changed, not yet saved) would supersede.
-    For the form's warning before it saves. Costs 2-3 queries."""
-    live = [a for a in _live_decisions(item.release_id) if a.decision == Approval.Decision.APPROVED]
+def approvals_voided_by(release: Release, items) -> list[Approval]:
+    """The live approvals that saving `items` as they stand (changed, not yet saved) would supersede.
+    For the warning before a change saves. Costs 2-3 queries."""
+    live = [a for a in _live_decisions(release.pk) if a.decision == Approval.Decision.APPROVED]
     if not live:
         return []
-    return _voided(item, live, item.release)[0]
+    return _voided(items, live, release)[0]
 
 
 def release_mark_drifted(release: Release, *, by, reason: str) -> None:
@@ -495,24 +494,25 @@ def release_mark_drifted(release: Release, *, by, reason: str) -> None:
            before={"drifted": False}, after={"drifted": True, "reason": reason})
 
 
-def on_item_changed(item, *, by, reason: str = "") -> list[Approval]:
+def on_items_changed(release_id: int, items: list, *, by, reason: str = "") -> list[Approval]:
     """Called by the item entry point (and evidence) for every change to what an approval vouches
     for, inside its transaction. Returns the decisions it superseded.
 
-    Supersedes the live decisions whose scope covers the item (they vouched for a state that no longer
-    exists) and takes a release in sign-off back: to in progress when a required item is no longer
-    complete, else to awaiting sign-off (or rejected while a rejection outside the item's scope stands).
-    Costs 2 queries when the release has no live decision and is not in sign-off.
+    Supersedes the live decisions whose scope covers one of the items (they vouched for a state that
+    no longer exists) and takes a release in sign-off back: to in progress when a required item is no
+    longer complete, else to awaiting sign-off (or rejected while a rejection outside the items' scope
+    stands). Costs 2 queries when the release has no live decision and is not in sign-off, and does not
+    grow with the number of items.
     """
-    release_id = item.release_id
     # The release row first: decisions are read only once no sign-off step can add one meanwhile.
     release = lock_release_for_item_change(release_id)
     live = _live_decisions(release_id)
-    if not live and release.state not in SIGNOFF_STATES:
+    if not items or (not live and release.state not in SIGNOFF_STATES):
         return []
     who = by.get_username() if by is not None and by.is_authenticated else "system"
-    reason = reason or f"Item {item.key} changed by {who} after this decision."
-    voided, leaves_signoff = _voided(item, live, release)
+    keys = ", ".join(item.key for item in items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+    reason = reason or f"Item {keys} changed by {who} after this decision."
+    voided, leaves_signoff = _voided(items, live, release)
     _supersede(voided, reason=reason, by=by, release=release)
     if release.state not in SIGNOFF_STATES:
         return voided

@@ -2,7 +2,7 @@
 
 A granted waiver sets the item to waived (keeping its previous status on the waiver) and counts as
 complete until `expires_on`; expiry or revocation puts the item back and, through
-signoff.on_item_changed, voids the decisions that relied on it.
+signoff.on_items_changed, voids the decisions that relied on it.
 """
 import datetime
 

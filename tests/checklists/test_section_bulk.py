@@ -82,7 +82,7 @@ def test_sets_the_fields_on_every_item_with_one_audit_event_each(client, people,
     assert event.before["assignee"] is None
 
 
-def test_items_changed_meanwhile_are_reported_not_overwritten(client, people, release, section):
+def test_one_item_changed_meanwhile_saves_nothing_and_offers_to_apply_again(client, people, release, section):
     client.force_login(people["manager"])
     items = _items(release, section)
     stale = _versions(items)
@@ -90,13 +90,38 @@ def test_items_changed_meanwhile_are_reported_not_overwritten(client, people, re
     first = items[0]
     item_services.item_set_due_date(item=first, due_date=datetime.date(2029, 5, 5), by=people["engineer"],
                                     expected_version=first.version)
-    response = client.post(_url(release, section), {"versions": stale, "due_date": "2030-01-01"}, follow=True)
+    response = client.post(_url(release, section), {"versions": stale, "due_date": "2030-01-01"})
     html = response.content.decode()
-    assert "1 item was changed by someone else" in html and "(alice, " in html
-    assert f"{len(items) - 1} items changed" in html
+    assert response.status_code == 409
+    assert "Nothing was saved." in html and "1 item was changed by someone else" in html and "(alice, " in html
+    assert first.text in html
     first.refresh_from_db()
     assert first.due_date == datetime.date(2029, 5, 5)  # not overwritten
-    assert release.items.filter(section=section, due_date=datetime.date(2030, 1, 1)).count() == len(items) - 1
+    assert not release.items.filter(due_date=datetime.date(2030, 1, 1)).exists()  # all or nothing
+    assert not AuditEvent.objects.filter(action="checklists.item.bulk_updated").exists()
+    # The form now carries the current versions: applying again succeeds.
+    assert _versions(_items(release, section)) in html
+    again = client.post(_url(release, section), {"versions": _versions(_items(release, section)),
+                                                  "due_date": "2030-01-01"}, follow=True)
+    assert f"{len(items)} items changed" in again.content.decode()
+    assert release.items.filter(section=section, due_date=datetime.date(2030, 1, 1)).count() == len(items)
+
+
+def test_mark_a_section_not_applicable_with_one_reason(client, people, release, section):
+    client.force_login(people["manager"])
+    items = _items(release, section)
+    form = client.get(_url(release, section) + "?status=not_applicable").content.decode()
+    assert '<option value="not_applicable" selected>' in form
+    refused = client.post(_url(release, section), {"versions": _versions(items), "status": "not_applicable"})
+    assert refused.status_code == 400 and "Say why these items do not apply" in refused.content.decode()
+    response = client.post(_url(release, section), {"versions": _versions(items), "status": "not_applicable",
+                                                     "reason": "We run on a managed control plane."}, follow=True)
+    assert f"{len(items)} items changed (status → Not applicable)" in response.content.decode()
+    assert set(release.items.filter(section=section).values_list("status", flat=True)) == {"not_applicable"}
+    events = AuditEvent.objects.filter(action="checklists.item.bulk_updated")
+    assert events.count() == len(items)
+    assert {e.after["reason"] for e in events} == {"We run on a managed control plane."}
+    assert {e.before["status"] for e in events} == {"open"}
 
 
 def test_nothing_chosen_or_a_foreign_item_is_refused(client, people, release, section):
@@ -105,7 +130,7 @@ def test_nothing_chosen_or_a_foreign_item_is_refused(client, people, release, se
     client.force_login(people["manager"])
     items = _items(release, section)
     response = client.post(_url(release, section), {"versions": _versions(items)})
-    assert response.status_code == 400 and "Choose an owner team" in response.content.decode()
+    assert response.status_code == 400 and "Choose a status, an owner team" in response.content.decode()
     other = release_create(template_version=release.template_version, service="other", version="1",
                            by=people["manager"])
     foreign = other.items.get(key=PLATFORM_ITEM)

@@ -87,7 +87,10 @@ def test_open_refused_lists_the_blockers(client, release, people):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Sign-off cannot open" in body
-    assert ITEM_KEY in body
+    item = release.items.get(key=ITEM_KEY)
+    # Each blocker links to its item, grouped by the team that owns it; no raw keys.
+    assert reverse("item-detail", args=[release.pk, item.pk]) in body and item.text in body
+    assert "Platform: " in body and "<code>" not in body and ITEM_KEY not in body
     assert Release.objects.get().state == Release.State.IN_PROGRESS
 
 
