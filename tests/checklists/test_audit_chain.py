@@ -141,3 +141,19 @@ def test_a_rewritten_tail_and_a_foreign_anchor_are_named(people, release, settin
     (tmp_path / "anchors.jsonl").write_text(json.dumps(forged) + "\n")
     with pytest.raises(CommandError, match="is not trusted: signed by another key"):
         call_command("verify_audit", stdout=StringIO())
+
+
+def test_the_next_checkpoint_raises_the_alarm_when_the_tail_was_cut(people, release, settings, tmp_path, caplog):
+    import logging
+
+    from checklists.tasks import anchor_audit_chain
+
+    settings.READINESS_AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")
+    _change_some_items(people, release)
+    head = anchor_audit_chain()
+    _cut_the_tail(1)
+    with caplog.at_level(logging.INFO, logger="checklists.audit.anchor"):
+        anchor_audit_chain()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and f"names event {head}: 1 event(s) missing" in errors[0]
+    assert len((tmp_path / "anchors.jsonl").read_text().splitlines()) == 2  # the new head is anchored all the same
