@@ -95,6 +95,8 @@ class ChainReport:
     checked: int
     broken_at: int | None = None
     reason: str = ""
+    head_id: int | None = None  # the last event walked: the chain's head when it is intact
+    head_hash: str = GENESIS
 
     @property
     def ok(self) -> bool:
@@ -103,14 +105,15 @@ class ChainReport:
 
 def verify_chain(batch_size: int = 2000) -> ChainReport:
     """Walk the whole chain in id order; stops at the first broken link."""
-    previous = GENESIS
+    previous, head_id = GENESIS, None
     checked = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
         if event.prev_hash != previous:
             return ChainReport(checked, event.pk, "its previous-hash does not match the event before it "
-                               "(an event was deleted, inserted or re-hashed)")
+                               "(an event was deleted, inserted or re-hashed)", head_id, previous)
         if event_hash(event) != event.hash:
-            return ChainReport(checked, event.pk, "its content does not match its hash (the row was altered)")
-        previous = event.hash
+            return ChainReport(checked, event.pk, "its content does not match its hash (the row was altered)",
+                               head_id, previous)
+        previous, head_id = event.hash, event.pk
         checked += 1
-    return ChainReport(checked)
+    return ChainReport(checked, head_id=head_id, head_hash=previous)

@@ -56,3 +56,19 @@ def env_required(name: str, why: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} must be set: {why}")
     return value
+
+
+def env_signing_key(name: str, *, required: bool, why: str):
+    """An Ed25519 private key (PEM, or base64 of its 32 raw bytes) from NAME or NAME_FILE; None when it
+    is unset and not required."""
+    from readiness.signing import SigningKeyError, load_private_key
+
+    value = env_str(name)
+    if not value:
+        if required:
+            raise ImproperlyConfigured(f"{name} must be set (or {name}_FILE): {why}")
+        return None
+    try:
+        return load_private_key(value)
+    except SigningKeyError as exc:
+        raise ImproperlyConfigured(f"{name} is not an Ed25519 private key: {exc}") from None

@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from readiness.env import env_bool, env_int, env_list, env_required, env_str
+from readiness.env import env_bool, env_int, env_list, env_required, env_signing_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,16 @@ if not SECRET_KEY:
             "SECRET_KEY must be set (or SECRET_KEY_FILE): it signs sessions and CSRF tokens."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-true"
+
+# Reports and audit-chain anchors are signed with this Ed25519 key (readiness/signing.py). Without it
+# and with DEBUG on, a published development key signs; its key id is printed on what it signs.
+READINESS_SIGNING_KEY = env_signing_key(
+    "READINESS_SIGNING_KEY", required=not DEBUG,
+    why="reports and audit anchors are signed with it (`openssl genpkey -algorithm ed25519`).")
+if READINESS_SIGNING_KEY is None:
+    from readiness.signing import development_key
+
+    READINESS_SIGNING_KEY = development_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"] if DEBUG else [])
 if not ALLOWED_HOSTS:
@@ -135,6 +145,9 @@ CELERY_BEAT_SCHEDULE = {
     "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
     "requeue-unclaimed-reports": {"task": "checklists.tasks.requeue_unclaimed_reports",
                                   "schedule": float(READINESS_SWEEP_SECONDS)},
+    # A signed checkpoint of the audit chain's head, outside the database (log line, anchor file).
+    "anchor-audit-chain": {"task": "checklists.tasks.anchor_audit_chain",
+                           "schedule": env_int("READINESS_AUDIT_ANCHOR_MINUTES", 15) * 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -221,6 +234,9 @@ READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 # Checklist imports: a release copies every item, so a template's size bounds every release page.
 READINESS_CHECKLIST_MAX_ITEMS = env_int("READINESS_CHECKLIST_MAX_ITEMS", 5000)
 READINESS_CHECKLIST_MAX_DEPTH = env_int("READINESS_CHECKLIST_MAX_DEPTH", 8)
+# The audit chain's head, signed, is appended to this file (one JSON line per checkpoint) as well as
+# written to the log; verify_audit compares the chain against it. Empty: the log only.
+READINESS_AUDIT_ANCHOR_FILE = env_str("READINESS_AUDIT_ANCHOR_FILE") or ""
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.
 EMAIL_BACKEND_PATH = env_str("EMAIL_BACKEND") or (

@@ -105,6 +105,8 @@ def local_env(data_dir: Path) -> dict:
     env.setdefault("READINESS_DATA_DIR", str(data_dir))
     env.setdefault("SECRET_KEY", _kept_secret(data_dir / "secret_key", lambda: secrets.token_urlsafe(50)))
     env.setdefault("READINESS_SECRETS_KEYS", _kept_secret(data_dir / "fernet_key", _fernet_key))
+    if not env.get("READINESS_SIGNING_KEY_FILE"):
+        env.setdefault("READINESS_SIGNING_KEY", _kept_secret(data_dir / "signing_key.pem", _signing_key))
     env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
         env.setdefault(name, "false")
@@ -122,6 +124,12 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def _signing_key() -> str:
+    from readiness.signing import generate_private_pem
+
+    return generate_private_pem()
+
+
 def _kept_secret(path: Path, make) -> str:
     if not path.exists():
         path.write_text(make())
@@ -135,6 +143,9 @@ def manage(env: dict, *args: str) -> None:
 
 def run(port: int, data_dir: Path) -> int:
     env = local_env(data_dir)
+    # Beat appends a signed checkpoint of the audit chain here (tests leave it unset: each test's
+    # database starts a new chain).
+    env.setdefault("READINESS_AUDIT_ANCHOR_FILE", str(data_dir / "audit-anchors.jsonl"))
     servers = EmbeddedServers(data_dir)
     children: list[Supervised] = []
     stopping = False

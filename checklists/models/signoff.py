@@ -94,6 +94,9 @@ class Report(models.Model):
     error = models.TextField(blank=True)  # why a failed report failed, for the person who asked
     file = models.FileField(upload_to="reports/%Y/%m/", max_length=300, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
+    # The SHA-256 of the archived file itself (for a PDF: signed, seal included). verify_report looks a
+    # PDF up by it; reports archived before signing were given theirs by the migration that added it.
+    file_sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveBigIntegerField(default=0)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)  # when it was asked for
@@ -116,6 +119,8 @@ class Report(models.Model):
             ),
         ]
         indexes = [
+            # verify_report: which archived report is this file?
+            models.Index(fields=["file_sha256"], name="report_file_sha256_idx"),
             # The sweeper's query: reports still pending (few rows, so a partial index).
             models.Index(fields=["created_at"], condition=models.Q(state=ReportState.PENDING),
                          name="report_pending_idx"),

@@ -1,10 +1,15 @@
-"""Checking a report against the database: is what it says still true?
+"""Checking a report: did Readiness issue this PDF, and is what it says still true?
 
-The PDF names its manifest (document information `ReadinessManifest`, falling back to the printed
-"Manifest SHA-256" line) and carries its canonical content as the attachment report.json. The check
-recomputes the content from the database, compares manifests, and, when they differ, lists what
-changed between the report's content and today's.
+First the file alone (`check_file`, no database): the attached report.json must be there and hash to
+the manifest; the PDF must end in the server's seal (checklists/report/seal.py), with nothing changed
+or added after it; the bytes before the seal must have the SHA-256 the signature names, so no page,
+font or attachment was edited; and the signature must verify under a trusted key (the server's own,
+or the public key given to verify_report). Then, with the database (`verify_pdf`): the manifest is
+recomputed from the release, the audit chain is walked, the report's own anchor of the chain must
+still be in it, and what changed since is listed. A report issued before signing has no seal: it is
+accepted, with a warning, only when its bytes are those of a report the server archived.
 """
+import base64
 import hashlib
 import io
 import json
@@ -13,14 +18,18 @@ from dataclasses import dataclass, field
 
 from pypdf import PdfReader
 
+from checklists import anchors
 from checklists.audit import verify_chain
-from checklists.models import Release
+from checklists.models import Release, Report
 from checklists.report import content as report_content
 from checklists.report.pdf import METADATA_MANIFEST, METADATA_RELEASE
+from checklists.report.verify_bundle import SIGNATURE_KEY, Seal, read_seal
+from readiness import signing
 
 _PRINTED_MANIFEST = re.compile(r"Manifest SHA-256.{0,120}?\b([0-9a-f]{64})\b", re.S)
 _PRINTED_RELEASE = re.compile(r"Release\s*#(\d+)")
 MAX_CHANGES = 200
+UNSIGNED = "unsigned (issued before signing)"
 
 
 class ReportFileError(ValueError):
@@ -28,66 +37,165 @@ class ReportFileError(ValueError):
 
 
 @dataclass
-class PdfClaims:
+class FileCheck:
+    """What the PDF proves by itself. `problems` name the failed check first ("attachment: ...")."""
     manifest: str
     release_id: int
-    content: dict | None  # the embedded report.json, when present and matching the manifest
-    source: str  # where the manifest was read: "metadata" or "text"
-    embedded_matches: bool | None = None
+    sha256: str  # of the whole file: an archived report is found by it
+    content: dict | None  # the attached report.json, when it matches the manifest
+    seal: Seal
+    source: str  # where the manifest was read: "signature", "metadata" or "text"
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def signed(self) -> bool:
+        return self.seal.envelope is not None
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return list(dict.fromkeys(problem.split(":", 1)[0] for problem in self.problems))
 
 
 @dataclass
 class Verification:
-    claims: PdfClaims
-    current_manifest: str
-    chain_ok: bool
-    chain_message: str
+    file: FileCheck
+    archived: Report | None = None
+    current_manifest: str | None = None  # None: not compared (offline)
+    chain_ok: bool = True
+    chain_message: str = ""
+    anchor_problems: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
 
     @property
+    def claims(self) -> FileCheck:
+        return self.file
+
+    @property
+    def authentic(self) -> bool:
+        return not self.file.problems
+
+    @property
+    def current(self) -> bool:
+        return self.current_manifest is None or self.file.manifest == self.current_manifest
+
+    @property
     def ok(self) -> bool:
-        return self.claims.manifest == self.current_manifest and self.chain_ok and self.claims.embedded_matches is not False
+        return self.authentic and self.current and self.chain_ok and not self.anchor_problems
 
 
-def read_pdf(data: bytes) -> PdfClaims:
+def trusted_keys(public_key_texts: list[str] | None = None) -> list:
+    """The keys a signature may be made with: those given, else the server's own."""
+    if public_key_texts:
+        return [signing.load_public_key(text) for text in public_key_texts]
+    return [signing.server_public_key()]
+
+
+def _decode_block(text: str) -> dict | None:
+    try:
+        envelope = json.loads(base64.b64decode(text))
+    except ValueError:
+        return None
+    return envelope if isinstance(envelope, dict) and isinstance(envelope.get("payload"), dict) else None
+
+
+def check_file(data: bytes, trusted: list) -> FileCheck:
+    """The checks that need no database. Raises ReportFileError for a file that is no report at all."""
     try:
         reader = PdfReader(io.BytesIO(data))
         info = reader.metadata or {}
+        attachments = reader.attachments or {}
     except Exception as exc:
         raise ReportFileError(f"not a readable PDF ({exc})") from None
-    manifest = str(info.get(f"/{METADATA_MANIFEST}") or "").strip()
-    release_id = str(info.get(f"/{METADATA_RELEASE}") or "").strip()
-    source = "metadata"
-    if not re.fullmatch(r"[0-9a-f]{64}", manifest) or not release_id.isdigit():
+    seal = read_seal(data)
+    if seal.envelope is None and info.get(f"/{SIGNATURE_KEY}"):
+        # Re-saved by another tool: the block survives in the metadata, the seal around it does not.
+        seal = Seal(_decode_block(str(info[f"/{SIGNATURE_KEY}"])), [
+            "seal: the signature is not stored as Readiness stores it (the PDF was re-saved or edited after it "
+            "was signed)"])
+        if seal.envelope is None:
+            seal.problems = ["signature: the signature block cannot be read"]
+    meta_manifest = str(info.get(f"/{METADATA_MANIFEST}") or "").strip()
+    meta_release = str(info.get(f"/{METADATA_RELEASE}") or "").strip()
+    payload = seal.payload
+    if seal.envelope is not None and re.fullmatch(r"[0-9a-f]{64}", str(payload.get("manifest", ""))):
+        manifest, release_id, source = payload["manifest"], str(payload.get("release", "")), "signature"
+    elif re.fullmatch(r"[0-9a-f]{64}", meta_manifest) and meta_release.isdigit():
+        manifest, release_id, source = meta_manifest, meta_release, "metadata"
+    else:
         text = "\n".join(page.extract_text() or "" for page in reader.pages[:2])
         found, rel = _PRINTED_MANIFEST.search(text), _PRINTED_RELEASE.search(text)
         if not found or not rel:
-            raise ReportFileError("no Readiness manifest found in the PDF's metadata or text")
+            raise ReportFileError("no Readiness manifest found in the PDF's signature, metadata or text")
         manifest, release_id, source = found.group(1), rel.group(1), "text"
-    embedded, matches = None, None
-    attachment = (reader.attachments or {}).get("report.json")
-    if attachment:
-        raw = attachment[0]
-        matches = hashlib.sha256(raw).hexdigest() == manifest
-        embedded = json.loads(raw) if matches else None
-    return PdfClaims(manifest=manifest, release_id=int(release_id), content=embedded, source=source,
-                     embedded_matches=matches)
+    if not release_id.isdigit():
+        raise ReportFileError("the PDF names no release")
+    result = FileCheck(manifest, int(release_id), hashlib.sha256(data).hexdigest(), None, seal, source)
+    problems = result.problems
+
+    attachment = attachments.get("report.json")
+    if not attachment:
+        problems.append("attachment: the PDF carries no report.json, the canonical content its manifest is the "
+                        "SHA-256 of: Readiness attaches it to every report")
+    else:
+        digest = hashlib.sha256(attachment[0]).hexdigest()
+        if digest != manifest:
+            problems.append(f"attachment: report.json has SHA-256 {digest}, but the PDF names manifest {manifest}: "
+                            f"the attachment or the manifest was edited")
+        else:
+            result.content = json.loads(attachment[0])
+            if result.content.get("release", {}).get("id") != result.release_id:
+                problems.append(f"attachment: report.json describes release "
+                                f"#{result.content.get('release', {}).get('id')}, the PDF names #{result.release_id}")
+
+    if seal.envelope is not None:
+        problems.extend(seal.problems)
+        bad = signing.check(seal.envelope, trusted)
+        if bad:
+            problems.append(f"signature: {bad}")
+        if meta_manifest and meta_manifest != manifest:
+            problems.append(f"metadata: the PDF's metadata names manifest {meta_manifest}, its signature {manifest}")
+        if meta_release and meta_release != release_id:
+            problems.append(f"metadata: the PDF's metadata names release #{meta_release}, its signature #{release_id}")
+    elif seal.problems:
+        problems.extend(seal.problems)
+    return result
 
 
-def verify_pdf(data: bytes) -> Verification:
-    claims = read_pdf(data)
-    release = Release.objects.filter(pk=claims.release_id).first()
+def verify_pdf(data: bytes, *, public_keys: list[str] | None = None, offline: bool = False) -> Verification:
+    """All checks. Offline: the file's own (signature, seal, attachment) only, no query at all."""
+    trusted = trusted_keys(public_keys)
+    file = check_file(data, trusted)
+    result = Verification(file)
+    if offline:
+        if not file.signed:
+            file.problems.append(f"signature: the PDF is {UNSIGNED}, and only the server's archive can vouch for "
+                                 f"such a report: run verify_report without --offline")
+        return result
+    result.archived = Report.objects.filter(file_sha256=file.sha256, format="pdf").order_by("pk").first()
+    if not file.signed:
+        if result.archived is not None:
+            file.warnings.append(f"{UNSIGNED}: its bytes are those of archived report #{result.archived.pk}, "
+                                 f"generated {result.archived.finished_at:%Y-%m-%d %H:%M:%S %Z}")
+        else:
+            file.problems.append(f"signature: the PDF is unsigned and no archived report has these bytes: "
+                                 f"Readiness did not issue this file as it is")
+    release = Release.objects.filter(pk=file.release_id).first()
     if release is None:
-        raise ReportFileError(f"release #{claims.release_id} named by the report does not exist")
+        raise ReportFileError(f"release #{file.release_id} named by the report does not exist")
     current = report_content.build(release)
-    current_manifest = report_content.manifest_of(current)
+    result.current_manifest = report_content.manifest_of(current)
     chain = verify_chain()
-    chain_message = (f"audit chain intact ({chain.checked} events)" if chain.ok
-                     else f"audit chain broken at event #{chain.broken_at}: {chain.reason}")
-    result = Verification(claims, current_manifest, chain.ok, chain_message)
-    if claims.manifest != current_manifest:
-        if claims.content is not None:
-            result.changes = diff(claims.content, current)
+    result.chain_ok = chain.ok
+    result.chain_message = (f"audit chain intact ({chain.checked} events)" if chain.ok
+                            else f"audit chain broken at event #{chain.broken_at}: {chain.reason}")
+    anchor = file.seal.payload.get("audit_anchor") if file.signed else None
+    if anchor and chain.ok:
+        found = [anchors.FoundAnchor(anchor, "this report")]
+        result.anchor_problems = anchors.anchors_compare(chain, found, trusted).problems
+    if file.manifest != result.current_manifest:
+        if file.content is not None:
+            result.changes = diff(file.content, current)
         else:
             result.changes = ["the report's own content is not available (no matching attachment), so only the "
                               "manifests can be compared"]

@@ -10,6 +10,7 @@ records that moment (`content_as_of`, printed on the PDF's cover): the manifest 
 as it was then, not when the report was asked for.
 """
 import datetime
+import hashlib
 import io
 import json
 import logging
@@ -23,12 +24,12 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from checklists import permissions
+from checklists import anchors, permissions
 from checklists.audit import record
 from checklists.models import Evidence, Release, Report
 from checklists.report import content as report_content
-from checklists.report import markdown_export, pdf
-from readiness import jobs
+from checklists.report import markdown_export, pdf, presentation
+from readiness import jobs, signing
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Export:
     filename: str
     content: dict
     as_of: datetime.datetime  # the moment of the database the content reflects
+    anchor: dict | None = None  # the signed head of the audit chain at that moment (PDF only)
 
     @property
     def content_type(self) -> str:
@@ -82,22 +84,32 @@ def _who(user) -> str | None:
     return user.get_username() if user is not None and user.is_authenticated else None
 
 
-def _read_content(release: Release) -> tuple[dict, str, datetime.datetime]:
-    """The report content, its manifest, and the moment of the database they reflect. Costs ~15 queries.
+def _read_content(release: Release, *, fmt: str = "json") -> tuple[dict, str, datetime.datetime, dict | None]:
+    """The report content, its manifest, the moment of the database they reflect and, for a PDF, the
+    audit chain's head then (signed) and the names its trail shows. Costs ~15 queries (~23 for a PDF).
 
     Outside a transaction (a worker, the command line) the queries run in one REPEATABLE READ snapshot,
     so a change committed between two of them cannot make the content mix two states of the release.
     Inside one (tests, the bundle) they see that transaction's view.
     """
     if connection.in_atomic_block:
-        return *_content_and_manifest(release), timezone.now()
+        content, manifest = _content_and_manifest(release)
+        return content, manifest, timezone.now(), _pdf_extras(release, fmt, content)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # The first query takes the snapshot: its clock is the moment the content reflects.
             cursor.execute("SELECT clock_timestamp()")
             as_of = cursor.fetchone()[0]
-        return *_content_and_manifest(release), as_of
+        content, manifest = _content_and_manifest(release)
+        return content, manifest, as_of, _pdf_extras(release, fmt, content)
+
+
+def _pdf_extras(release: Release, fmt: str, content: dict) -> dict | None:
+    """Read in the same snapshot as the content: the chain's head, and the names the PDF shows."""
+    if fmt != "pdf":
+        return None
+    return {"anchor": anchors.anchor_make(), "labels": presentation.labels_for(release, content)}
 
 
 def _content_and_manifest(release: Release) -> tuple[dict, str]:
@@ -110,17 +122,20 @@ def report_render(*, release: Release, fmt: str = "pdf", by=None, requested_at=N
     content's ~15 queries; the PDF takes seconds for a large release."""
     if fmt not in FORMATS:
         raise ReportError(f"Unknown report format {fmt!r}: use pdf, json or md.")
-    content, manifest, as_of = _read_content(release)
+    content, manifest, as_of, extras = _read_content(release, fmt=fmt)
+    anchor = None
     if fmt == "json":
         data = report_content.content_bytes(content)
     elif fmt == "md":
         data = markdown_export.render(content, manifest, release.template_version).encode()
     else:
+        anchor = extras["anchor"]
         data = pdf.render_pdf(content, manifest, generated_by=_who(by), generated_at=as_of,
-                              requested_at=requested_at)
+                              requested_at=requested_at, anchor=anchor,
+                              labels=extras["labels"])
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{release.service}-{release.version}-{release.environment}")
     stamp = as_of.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Export(data, manifest, fmt, f"readiness-{slug}-{stamp}.{fmt}", content, as_of)
+    return Export(data, manifest, fmt, f"readiness-{slug}-{stamp}.{fmt}", content, as_of, anchor)
 
 
 def _require_reader(by) -> None:
@@ -194,8 +209,8 @@ def report_fill(*, report_id: int) -> Report | None:
         locked.release = report.release
         _fill(locked, export, now=timezone.now())
         try:
-            locked.save(update_fields=["file", "manifest_sha256", "size", "state", "error", "content_as_of",
-                                       "finished_at"])
+            locked.save(update_fields=["file", "manifest_sha256", "file_sha256", "size", "state", "error",
+                                       "content_as_of", "finished_at"])
             _record_generated(locked)
         except BaseException:
             locked.file.delete(save=False)  # the row rolls back: leave no orphan file behind
@@ -217,6 +232,7 @@ def reports_sweep() -> dict[str, list[int]]:
 def _fill(report: Report, export: Export, *, now) -> None:
     report.file.save(export.filename, ContentFile(export.data), save=False)
     report.manifest_sha256, report.size = export.manifest, len(export.data)
+    report.file_sha256 = hashlib.sha256(export.data).hexdigest()  # verify_report finds the file by it
     report.state, report.error = Report.State.READY, ""
     report.content_as_of, report.finished_at = export.as_of, now
 
@@ -224,7 +240,7 @@ def _fill(report: Report, export: Export, *, now) -> None:
 def _record_generated(report: Report) -> None:
     record("checklists.report.generated", actor=report.requested_by, obj=report, release=report.release,
            after={"format": report.format, "manifest": report.manifest_sha256, "size": report.size,
-                  "content_as_of": report.content_as_of})
+                  "sha256": report.file_sha256, "content_as_of": report.content_as_of})
 
 
 def report_downloaded(*, report: Report, by) -> None:
@@ -273,6 +289,9 @@ def report_bundle(*, release: Release, by=None) -> tuple[Report, bytes]:
                 continue  # verify_bundle.py reports it as missing
             files.append({"path": path, "evidence_id": e.pk, "item": e.item.key, "sha256": e.sha256})
         archive.writestr("files.json", json.dumps(files, indent=1))
+        # The chain's head now (later than the report's own anchor), and the key that signed both.
+        archive.writestr("anchor.json", json.dumps(anchors.anchor_make(), sort_keys=True, indent=1))
+        archive.writestr("signing-key.pem", signing.public_pem(signing.server_public_key()))
         archive.write(VERIFY_SCRIPT, "verify_bundle.py")
         archive.writestr("README.txt", _readme(release, manifest))
     record("checklists.report.bundled", actor=by, obj=report, release=release,
@@ -288,6 +307,10 @@ def _readme(release: Release, manifest: str) -> str:
         "report.json      the canonical report content; its SHA-256 is the manifest\n"
         "manifest.sha256  the manifest, in sha256sum format\n"
         "evidence/        every evidence file, by item key; files.json maps them to report.json\n"
-        "verify_bundle.py checks all of the above with the Python standard library only:\n\n"
-        "    python3 verify_bundle.py\n"
+        "anchor.json      the audit chain's head when the bundle was made, signed by the server\n"
+        f"signing-key.pem  the server's Ed25519 public key (key id {signing.key_id(signing.server_public_key())}):\n"
+        "                 compare it with the one the server publishes (manage.py signing_key --public)\n"
+        "verify_bundle.py checks all of the above with the Python standard library only (the signatures\n"
+        "                 when the cryptography package is installed):\n\n"
+        "    python3 verify_bundle.py [--public-key THE-PUBLISHED-KEY.pem]\n"
     )

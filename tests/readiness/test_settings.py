@@ -11,6 +11,8 @@ PROD = {
     "DATABASE_URL": "postgresql://readiness@db.internal:5432/readiness",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "readiness.example.com",
+    # Ed25519, base64 of the 32 raw bytes (a PEM from `openssl genpkey -algorithm ed25519` works too).
+    "READINESS_SIGNING_KEY": "n1Dfbl8lAtcRkiIM4IU9WvBr2uHAG+EmHLvhEtGbm6c=",
 }
 
 
@@ -28,7 +30,8 @@ def test_check_deploy_reports_nothing_with_production_settings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS",
+                                     "READINESS_SIGNING_KEY"])
 def test_a_missing_production_setting_stops_the_start_with_its_name(missing):
     env = {key: value for key, value in PROD.items() if key != missing}
     result = _manage(env, "check")
@@ -47,3 +50,16 @@ def test_secret_can_come_from_a_file(tmp_path):
     env = {key: value for key, value in PROD.items() if key != "SECRET_KEY"}
     result = _manage({**env, "SECRET_KEY_FILE": str(secret)}, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
+
+
+def test_signing_key_can_be_pem_in_a_file_and_a_bad_one_is_named(tmp_path):
+    from readiness.signing import generate_private_pem
+
+    key = tmp_path / "signing.pem"
+    key.write_text(generate_private_pem())
+    env = {k: v for k, v in PROD.items() if k != "READINESS_SIGNING_KEY"}
+    result = _manage({**env, "READINESS_SIGNING_KEY_FILE": str(key)}, "signing_key", "--public")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("-----BEGIN PUBLIC KEY-----") and "key id" in result.stderr
+    result = _manage({**PROD, "READINESS_SIGNING_KEY": "not-a-key"}, "check")
+    assert result.returncode != 0 and "READINESS_SIGNING_KEY is not an Ed25519 private key" in result.stderr

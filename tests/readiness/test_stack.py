@@ -30,7 +30,8 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> int:
 
 def _start_stack(tmp_path) -> tuple[subprocess.Popen, int]:
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "READINESS_SECRETS_KEYS", "READINESS_PLAIN_STATIC"}}
+           if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "READINESS_SECRETS_KEYS", "READINESS_PLAIN_STATIC",
+                        "READINESS_SIGNING_KEY", "READINESS_AUDIT_ANCHOR_FILE"}}
     env.update(READINESS_DATA_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path / "static"),
                WEB_CONCURRENCY="1", WEB_THREADS="2", CELERY_CONCURRENCY="1")
     port = free_port()
@@ -113,5 +114,7 @@ def test_make_run_stack_comes_up_restarts_what_crashes_and_stops_cleanly(tmp_pat
     assert not [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     # The data stays for the next run.
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()
+    # So do the generated secrets, the report signing key among them.
+    assert (tmp_path / "var" / "signing_key.pem").read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert (tmp_path / "var" / "redis" / "redis.db").exists() or list((tmp_path / "var" / "redis").iterdir())
 

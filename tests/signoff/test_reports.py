@@ -83,7 +83,7 @@ def test_pdf_holds_the_release_every_item_evidence_approvals_and_manifest(signed
     assert f"Manifest SHA-256 {report.manifest_sha256}" in flat  # printed in every footer
     assert flat.count(f"Manifest SHA-256 {report.manifest_sha256}") >= len(reader.pages)
     assert re.search(rf"Page 1 of {len(reader.pages)}", text)
-    assert "checklists.signoff.approved" in flat  # the audit trail
+    assert "checklists.signoff.approved" in re.sub(r"\s", "", text)  # the audit trail (cells wrap)
     assert reader.metadata["/readinessmanifest"] == report.manifest_sha256
     attached = reader.attachments["report.json"][0]
     assert hashlib.sha256(attached).hexdigest() == report.manifest_sha256
@@ -151,3 +151,40 @@ def test_renderer_fetches_only_our_static_files():
                 "https://report.readiness.invalid/static/../../readiness/settings.py", "https://example.com/static/x"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_the_audit_trail_reads_on_paper(signed_release, people):
+    """Issue 14 §10: every cell wraps (no change text lost, even to text extraction), objects and people
+    by name, times to the second with the zone, enum values as labels."""
+    from checklists.report import presentation
+    from checklists.services import items as item_services
+
+    engineer = people["engineer"]
+    engineer.first_name, engineer.last_name = "Alice", "Engineer"
+    engineer.save()
+    item = signed_release.items.get(key=ITEM_KEY)
+    na = signed_release.items.exclude(pk=item.pk).filter(status=ReleaseItem.Status.DONE).order_by("order").last()
+    item_services.item_set_status(item=na, status=ReleaseItem.Status.NOT_APPLICABLE, by=people["manager"],
+                                  expected_version=na.version)
+    item_services.evidence_add_link(item=item, by=people["manager"], url="https://grafana.example.com/d/"
+                                    + "nodes-overview-with-a-very-long-unbroken-path-" * 3 + "?orgId=1")
+    item.refresh_from_db()
+    item_services.item_assign(item=item, assignee=engineer, by=people["manager"], expected_version=item.version)
+    report = reports.report_generate(release=signed_release, fmt="pdf", by=people["auditor"])
+    with report.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    audit_text = text[text.rindex("Audit trail"):]
+    squeezed = re.sub(r"\s", "", audit_text)
+    content = json.loads(reader.attachments["report.json"][0])
+    rows = presentation.audit_rows(content, presentation.labels_for(signed_release, content))
+    assert len(rows) >= 8
+    lost = [row["change"] for row in rows if re.sub(r"\s", "", row["change"]) not in squeezed]
+    assert lost == []
+    assert "status:Done→Notapplicable" in squeezed
+    assert "assignee:none→AliceEngineer" in squeezed
+    assert re.sub(r"\s", "", f"Item “{item.text}”") in squeezed or "Item“" in squeezed
+    assert not re.search(r"\b(releaseitem|approval|waiver|signoffrequirement|proberun|report)\s*[:#]\s*\d+", text)
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d", text), "microseconds"
+    assert "not_applicable" not in text and "in_progress" not in text
+    assert re.search(r"\d{4}-\d{2}-\d{2}\s\d{2}:\d{2}:\d{2}\sUTC", audit_text)  # the date may wrap

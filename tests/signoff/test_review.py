@@ -11,7 +11,7 @@ from checklists.services import items as item_services
 from checklists.services import signoff, waivers
 from checklists.services.releases import release_create
 from checklists.services.templates import template_import
-from tests.signoff.conftest import add_note
+from tests.factories import add_note
 
 pytestmark = pytest.mark.django_db
 
