@@ -12,6 +12,6 @@ BACKWARD = "DROP TRIGGER IF EXISTS checklists_audit_no_truncate ON checklists_au
 
 
 class Migration(migrations.Migration):
-    dependencies = [("checklists", "0005_report_file_sha256")]
+    dependencies = [("checklists", "0006_report_file_sha256")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]

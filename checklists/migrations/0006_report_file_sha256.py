@@ -22,7 +22,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checklists', '0004_report_state'),
+        ('checklists', '0005_one_door'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
