@@ -45,8 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_prometheus",
+    "ninja",  # serves its Swagger UI from our static files, not a CDN
     "checklists",
     "probes",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +208,11 @@ READINESS_REPROBE_APPROVED_DAYS = env_int("READINESS_REPROBE_APPROVED_DAYS", 30)
 # Manifest bundle uploads: caps on the extracted content (archives are unpacked by us, never run).
 READINESS_BUNDLE_MAX_FILES = env_int("READINESS_BUNDLE_MAX_FILES", 500)
 READINESS_BUNDLE_MAX_BYTES = env_int("READINESS_BUNDLE_MAX_MB", 20) * 1024 * 1024
+# The API's rate limits (calls per window, counted in Redis across every web process; 0 turns one off):
+# per token, and per address for calls without a live token.
+READINESS_API_RATE_PER_TOKEN = env_int("READINESS_API_RATE_PER_TOKEN", 600)
+READINESS_API_RATE_ANONYMOUS = env_int("READINESS_API_RATE_ANONYMOUS", 60)
+READINESS_API_RATE_WINDOW_SECONDS = env_int("READINESS_API_RATE_WINDOW_SECONDS", 60)
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.

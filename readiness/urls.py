@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.urls import api_urls
 from readiness import health
 from readiness.login import ThrottledLoginView
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    *api_urls,
+    path("", include("api.urls")),
     path("", include("checklists.signoff_urls")),
     path("", include("probes.urls")),
     path("", include("checklists.urls")),

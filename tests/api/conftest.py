@@ -1,0 +1,50 @@
+import pytest
+
+from api.services import token_create
+
+
+class Api:
+    """The Django test client speaking to /api/v1/ with a bearer token."""
+
+    def __init__(self, client, secret: str | None):
+        self.client, self.secret = client, secret
+
+    def _headers(self, headers):
+        base = {"Authorization": f"Bearer {self.secret}"} if self.secret else {}
+        return {**base, **(headers or {})}
+
+    def get(self, path, params=None, headers=None):
+        return self.client.get(f"/api/v1{path}", params or {}, headers=self._headers(headers))
+
+    def post(self, path, json=None, headers=None, files=None):
+        if files is not None:
+            return self.client.post(f"/api/v1{path}", files, headers=self._headers(headers))
+        return self.client.post(f"/api/v1{path}", json or {}, content_type="application/json",
+                                headers=self._headers(headers))
+
+    def patch(self, path, json=None, headers=None):
+        return self.client.patch(f"/api/v1{path}", json or {}, content_type="application/json",
+                                 headers=self._headers(headers))
+
+
+@pytest.fixture(autouse=True)
+def _api_media_and_cache(settings, tmp_path):
+    from django.core.cache import cache
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()  # rate-limit counters of an earlier test
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def secrets(people):
+    """A personal token for everyone in the cast (except `nobody`, who holds no role)."""
+    return {name: token_create(name=f"{name}-ci", by=user)[1] for name, user in people.items() if name != "nobody"}
+
+
+@pytest.fixture
+def api_as(client, secrets):
+    def make(name_or_secret):
+        return Api(client, secrets.get(name_or_secret, name_or_secret))
+    return make
