@@ -41,11 +41,8 @@ class Verdict:
         return not self.reasons
 
     def refuse(self, code: str, message: str, keys: list[str] | None = None) -> None:
-        reason = {"code": code, "message": message}
-        if keys is not None:
-            reason["items"] = keys[:MAX_LISTED]
-            reason["count"] = len(keys)
-        self.reasons.append(reason)
+        keys = keys or []
+        self.reasons.append({"code": code, "message": message, "items": keys[:MAX_LISTED], "count": len(keys)})
 
 
 def _expired_waiver_keys(release: Release, today) -> list[str]:

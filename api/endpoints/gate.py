@@ -20,8 +20,8 @@ class GateParams(Schema):
 class Reason(Schema):
     code: str
     message: str
-    items: list[str] | None = None
-    count: int | None = None
+    items: list[str] = Field(description=f"Keys of the items behind the reason (at most {gate.MAX_LISTED}).")
+    count: int = Field(description="How many items in all.")
 
 
 class Decision(Schema):

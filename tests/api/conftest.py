@@ -48,3 +48,17 @@ def api_as(client, secrets):
     def make(name_or_secret):
         return Api(client, secrets.get(name_or_secret, name_or_secret))
     return make
+
+
+from tests.signoff.conftest import approvers  # noqa: E402,F401 (the fixture: one approver per requirement)
+
+
+@pytest.fixture
+def approved_release(release, people, approvers):
+    """The seed release with every item done and every requirement approved."""
+    from checklists.services import signoff
+    from tests.signoff.conftest import approve_all, complete_all
+
+    complete_all(release)
+    signoff.signoff_open(release=release, by=people["manager"])
+    return approve_all(release, approvers)
