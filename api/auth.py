@@ -4,6 +4,7 @@ A call without a live token counts against its address's limit (so guessing toke
 answered 401; a call with one counts against the token's limit. Over either limit → 429 with
 Retry-After. The request then acts as the token's user: `request.user` is that user.
 """
+import json
 from contextlib import contextmanager
 
 from ninja.security import HttpBearer
@@ -27,8 +28,39 @@ def _limited(verdict: ratelimit.Verdict, who: str) -> ApiError:
                     headers={"Retry-After": str(verdict.retry_after)})
 
 
+def _storable(text: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone UTF-16 surrogates (which JSON escapes can smuggle in)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refuse_unstorable_text(request) -> None:
+    """A request carrying text the database cannot store is bad input (400), never a server error."""
+    where = None
+    if not _storable(request.path) or not all(_storable(k + v) for k, v in request.GET.items()):
+        where = "the address"
+    elif request.content_type == "application/json" and request.body:
+        try:
+            text = json.dumps(json.loads(request.body), ensure_ascii=False)
+        except ValueError:
+            return  # not JSON at all: the parser answers 400
+        if not _storable(text):
+            where = "the JSON body"
+    elif request.content_type == "multipart/form-data" and not all(_storable(k + v) for k, v in request.POST.items()):
+        where = "a form field"
+    if where:
+        raise ApiError(400, "invalid", f"The request holds characters that cannot be stored (NUL or a lone "
+                                       f"surrogate) in {where}.")
+
+
 class TokenAuth(HttpBearer):
     def __call__(self, request):
+        refuse_unstorable_text(request)
         scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
         address = client_address(request)
         token = token_authenticate(secret.strip(), address=address or None) if scheme.lower() == "bearer" else None

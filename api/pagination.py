@@ -1,5 +1,5 @@
 """Limit/offset pagination with the total count, the same shape on every list."""
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from ninja import Field, Schema
 
@@ -27,3 +27,9 @@ def paginate(queryset, page: PageParams, serialize) -> dict:
     following = page.offset + len(rows)
     return {"count": count, "limit": page.limit, "offset": page.offset,
             "next_offset": following if following < count else None, "items": [serialize(r) for r in rows]}
+
+
+# Path ids and version numbers within what PostgreSQL stores (bigint ids, integer versions): a larger
+# number is a 422 from the schema, never a database error.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Number = Annotated[int, Field(ge=1, le=2**31 - 1)]

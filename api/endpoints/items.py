@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 from api.auth import audited
 from api.endpoints.releases import release_for
 from api.errors import ApiError, conflict_details, responses
-from api.pagination import Page, PageParams, paginate
+from api.pagination import Id, Number, Page, PageParams, paginate
 from checklists import permissions, selectors
 from checklists.models import ReleaseItem, TemplateSection
 from checklists.services.items import (
@@ -60,7 +60,7 @@ class ItemFilters(Schema):
 
 
 class ItemChange(Schema):
-    version: int = Field(..., ge=1, description="The item's version as you read it (optimistic lock).")
+    version: Number = Field(..., description="The item's version as you read it (optimistic lock).")
     status: str | None = Field(None, json_schema_extra=STATUS_ENUM)
     assignee: str | None = Field(None, max_length=150, description="Username; null unassigns.")
     due_date: datetime.date | None = None
@@ -68,7 +68,7 @@ class ItemChange(Schema):
 
 class BulkEntry(Schema):
     key: str = Field(..., min_length=1, max_length=200)
-    version: int = Field(..., ge=1)
+    version: Number
     status: str | None = Field(None, json_schema_extra=STATUS_ENUM, description="Overrides the call's status.")
 
 
@@ -101,7 +101,7 @@ def _items(release):
     return selectors.release_items(release).select_related("section", "changed_by")
 
 
-def item_for(request, release_id: int, key: str, *, release=None) -> ReleaseItem:
+def item_for(request, release_id: Id, key: str, *, release=None) -> ReleaseItem:
     release = release or release_for(request, release_id)
     item = _items(release).filter(key=key).first()
     if item is None:
@@ -127,8 +127,8 @@ def _sections_under(release, key: str) -> list[int]:
     return found
 
 
-@router.get("/releases/{int:release_id}/items", response=responses({200: Page[ItemOut]}), summary="List items")
-def item_list(request, release_id: int, filters: Query[ItemFilters], page: Query[PageParams]):
+@router.get("/releases/{release_id}/items", response=responses({200: Page[ItemOut]}), summary="List items")
+def item_list(request, release_id: Id, filters: Query[ItemFilters], page: Query[PageParams]):
     release = release_for(request, release_id)
     items = _items(release)
     if filters.status:
@@ -149,9 +149,9 @@ def item_list(request, release_id: int, filters: Query[ItemFilters], page: Query
 
 
 # Before the item routes: /items/bulk-status must not be read as an item key.
-@router.post("/releases/{int:release_id}/items/bulk-status", response=responses({200: BulkOut}),
+@router.post("/releases/{release_id}/items/bulk-status", response=responses({200: BulkOut}),
              summary="Set the status of many items in one call: all or nothing")
-def item_bulk_status(request, release_id: int, data: BulkStatusIn):
+def item_bulk_status(request, release_id: Id, data: BulkStatusIn):
     """Every entry is checked first (it exists, you may change it, its version is current); one problem
     refuses the whole call with the list of problems. The changes then run in one transaction."""
     release = release_for(request, release_id)
@@ -192,8 +192,8 @@ def item_bulk_status(request, release_id: int, data: BulkStatusIn):
     return {"changed": changed, "unchanged": unchanged, "items": [item_out(i) for i in rows]}
 
 
-@router.get("/releases/{int:release_id}/items/{key}", response=responses({200: ItemOut}), summary="Read an item")
-def item_read(request, release_id: int, key: str):
+@router.get("/releases/{release_id}/items/{key}", response=responses({200: ItemOut}), summary="Read an item")
+def item_read(request, release_id: Id, key: str):
     return item_out(item_for(request, release_id, key))
 
 
@@ -212,9 +212,9 @@ def _status(value: str, field: str = "status") -> str:
     return value
 
 
-@router.patch("/releases/{int:release_id}/items/{key}", response=responses({200: ItemOut}),
+@router.patch("/releases/{release_id}/items/{key}", response=responses({200: ItemOut}),
               summary="Change an item's status, assignee or due date (send the version you read)")
-def item_change(request, release_id: int, key: str, data: ItemChange):
+def item_change(request, release_id: Id, key: str, data: ItemChange):
     item = item_for(request, release_id, key)
     fields = data.model_fields_set - {"version"}
     if not fields:

@@ -10,6 +10,7 @@ from ninja.files import UploadedFile
 from api.auth import audited
 from api.endpoints.releases import release_for
 from api.errors import ApiError, responses
+from api.pagination import Id
 from checklists import permissions
 from probes import bundles
 from probes.forms import check_manifests
@@ -55,18 +56,18 @@ def run_out(run: ProbeRun, *, results: bool = False) -> dict:
     return data
 
 
-RUNS = "/releases/{int:release_id}/probe-runs"
+RUNS = "/releases/{release_id}/probe-runs"
 
 
 @router.get(RUNS, response=responses({200: list[RunOut]}), summary="A release's probe runs, newest first")
-def run_list(request, release_id: int):
+def run_list(request, release_id: Id):
     release = release_for(request, release_id)
     return [run_out(r) for r in release.probe_runs.select_related("cluster").order_by("-created_at")[:50]]
 
 
 @router.post(RUNS, response=responses({202: RunOut}),
              summary="Start a probe run on uploaded manifests (bundle: YAML files, .zip or .tar.gz) or a cluster")
-def run_start(request, release_id: int, bundle: File[list[UploadedFile]] = None, cluster: Form[str] = ""):
+def run_start(request, release_id: Id, bundle: File[list[UploadedFile]] = None, cluster: Form[str] = ""):
     release = release_for(request, release_id)
     if not permissions.can_run_probes(request.user, release):
         raise ApiError(403, "forbidden", "Only the release's manager and engineers of a team owning a probe-bound "
@@ -92,8 +93,8 @@ def run_start(request, release_id: int, bundle: File[list[UploadedFile]] = None,
     return Status(202, run_out(run))
 
 
-@router.get(RUNS + "/{int:run_id}", response=responses({200: RunOut}), summary="A probe run's state and results")
-def run_read(request, release_id: int, run_id: int):
+@router.get(RUNS + "/{run_id}", response=responses({200: RunOut}), summary="A probe run's state and results")
+def run_read(request, release_id: Id, run_id: Id):
     release = release_for(request, release_id)
     run = release.probe_runs.select_related("cluster").filter(pk=run_id).first()
     if run is None:

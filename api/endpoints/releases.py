@@ -2,14 +2,14 @@
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404
 from ninja import Field, Query, Router, Schema, Status
 
 from api import idempotency
 from api.auth import audited
 from api.errors import ApiError, responses
-from api.pagination import Page, PageParams, paginate
+from api.pagination import Id, Number, Page, PageParams, paginate
 from checklists import permissions, selectors
 from checklists.models import ChecklistTemplate, Release, ReleaseItem, TemplateVersion
 from checklists.services.releases import release_create
@@ -52,7 +52,7 @@ class ReleaseFilters(Schema):
 
 class ReleaseIn(Schema):
     template: str = Field(..., min_length=1, max_length=200, description="Template name.")
-    template_version: int | None = Field(None, ge=1, description="Version number; the latest if omitted.")
+    template_version: Number | None = Field(None, description="Version number; the latest if omitted.")
     service: str = Field(..., min_length=1, max_length=100, pattern=r"\S")
     version: str = Field(..., min_length=1, max_length=100, pattern=r"\S")
     environment: str = Field("production", min_length=1, max_length=50, pattern=r"\S")
@@ -75,7 +75,7 @@ def release_out(release: Release, *, by_status: dict | None = None) -> dict:
     }
 
 
-def release_for(request, release_id: int) -> Release:
+def release_for(request, release_id: Id) -> Release:
     """The release if the caller may see it (404 otherwise), with progress annotations."""
     releases = selectors.with_progress(permissions.visible_releases(request.user)
                                        .select_related("template_version__template", "release_manager"))
@@ -95,8 +95,8 @@ def release_list(request, filters: Query[ReleaseFilters], page: Query[PageParams
     return paginate(releases, page, release_out)
 
 
-@router.get("/releases/{int:release_id}", response=responses({200: ReleaseOut}), summary="Read a release")
-def release_read(request, release_id: int):
+@router.get("/releases/{release_id}", response=responses({200: ReleaseOut}), summary="Read a release")
+def release_read(request, release_id: Id):
     release = release_for(request, release_id)
     counts = dict(release.items.order_by().values_list("status").annotate(n=Count("pk")))
     return release_out(release, by_status={s: counts.get(s, 0) for s in ReleaseItem.Status.values})

@@ -8,6 +8,7 @@ from ninja import Router, Schema, Status
 from api.auth import audited
 from api.endpoints.releases import release_for
 from api.errors import ApiError, responses
+from api.pagination import Id
 from checklists import permissions
 from checklists.services import reports
 
@@ -41,9 +42,9 @@ def report_out(report) -> dict:
             "download": f"/api/v1/reports/{report.pk}/download" if ready else None}
 
 
-@router.post("/releases/{int:release_id}/reports", response=responses({200: ReportOut, 202: ReportOut}),
+@router.post("/releases/{release_id}/reports", response=responses({200: ReportOut, 202: ReportOut}),
              summary="Ask for a report (auditors, release managers, approvers); poll it until ready")
-def report_request(request, release_id: int, data: ReportIn):
+def report_request(request, release_id: Id, data: ReportIn):
     release = release_for(request, release_id)
     with audited(request):
         report, created = reports.report_request(release=release, fmt=data.format, by=request.user)
@@ -54,17 +55,17 @@ def report_request(request, release_id: int, data: ReportIn):
     return Status(202 if created else 200, report_out(report))
 
 
-@router.get("/reports/{int:report_id}", response=responses({200: ReportOut}), summary="Poll a report")
-def report_read(request, report_id: int):
+@router.get("/reports/{report_id}", response=responses({200: ReportOut}), summary="Poll a report")
+def report_read(request, report_id: Id):
     return report_out(permissions.get_report_for_user(request.user, report_id))
 
 
-@router.get("/reports/{int:report_id}/download", response=responses({}), summary="Download a ready report",
+@router.get("/reports/{report_id}/download", response=responses({}), summary="Download a ready report",
             openapi_extra={"responses": {"200": {"description": "The report file", "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "application/json": {"schema": {}},
                 "text/markdown": {"schema": {"type": "string"}}}}}})
-def report_download(request, report_id: int):
+def report_download(request, report_id: Id):
     report = permissions.get_report_for_user(request.user, report_id)
     if report.state != report.State.READY:
         raise ApiError(409, "not_ready", f"The report is {report.state}" +

@@ -5,6 +5,7 @@ from ninja import Router, Schema
 
 from api.endpoints.releases import release_for
 from api.errors import responses
+from api.pagination import Id
 from checklists.services import signoff
 
 router = Router(tags=["sign-off"])
@@ -61,9 +62,9 @@ def blockers_out(blockers) -> dict:
             "no_requirements": blockers.no_requirements}
 
 
-@router.get("/releases/{int:release_id}/signoff", response=responses({200: SignoffOut}),
+@router.get("/releases/{release_id}/signoff", response=responses({200: SignoffOut}),
             summary="Sign-off requirements, decisions and blockers")
-def signoff_read(request, release_id: int):
+def signoff_read(request, release_id: Id):
     release = release_for(request, release_id)
     rows = signoff.requirement_rows(release, request.user)
     return {

@@ -8,7 +8,7 @@ from ninja.files import UploadedFile
 
 from api.auth import audited
 from api.errors import ApiError, responses
-from api.pagination import Page, PageParams, paginate
+from api.pagination import Id, Number, Page, PageParams, paginate
 from checklists import permissions
 from checklists.models import ChecklistTemplate, TemplateVersion
 from checklists.services.templates import template_import
@@ -96,17 +96,7 @@ def _version_out(version: TemplateVersion) -> dict:
     }
 
 
-@router.get("/templates/{int:template_id}", response=responses({200: VersionOut}),
-            summary="Read a template's version (the latest unless ?version=N)")
-def template_read(request, template_id: int, version: int | None = None):
-    _visible(request)
-    versions = TemplateVersion.objects.select_related("template").filter(template_id=template_id)
-    found = (versions.filter(number=version) if version is not None else versions.order_by("-number")).first()
-    if found is None:
-        raise Http404("No such template or version.")
-    return _version_out(found)
-
-
+# Before /templates/{template_id}: "import" must not be read as an id.
 @router.post("/templates/import", response=responses({200: ImportOut, 201: ImportOut}),
              summary="Import a Markdown checklist as a new template version (admins)")
 def template_import_view(request, file: File[UploadedFile], name: Form[str] = ""):
@@ -121,3 +111,14 @@ def template_import_view(request, file: File[UploadedFile], name: Form[str] = ""
     return Status(201 if result.created else 200, {
         "template": result.version.template.name, "version": result.version.number, "created": result.created,
         "sections": result.sections, "items": result.items})
+
+
+@router.get("/templates/{template_id}", response=responses({200: VersionOut}),
+            summary="Read a template's version (the latest unless ?version=N)")
+def template_read(request, template_id: Id, version: Number | None = None):
+    _visible(request)
+    versions = TemplateVersion.objects.select_related("template").filter(template_id=template_id)
+    found = (versions.filter(number=version) if version is not None else versions.order_by("-number")).first()
+    if found is None:
+        raise Http404("No such template or version.")
+    return _version_out(found)

@@ -27,14 +27,26 @@ class Api:
                                  headers=self._headers(headers))
 
 
-@pytest.fixture(autouse=True)
-def _api_media_and_cache(settings, tmp_path):
+def clear_rate_counters():
+    """The rate-limit counters of an earlier test; not FLUSHDB, which would drop the broker's queues."""
     from django.core.cache import cache
 
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match="*api-rate:*"):
+        client.delete(key)
+
+
+def worker_ready(broker) -> bool:
+    """A started worker has declared its queue (until then a published task would be dropped)."""
+    return bool(broker.exists("_kombu.binding.celery"))
+
+
+@pytest.fixture(autouse=True)
+def _api_media_and_rate_counters(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()  # rate-limit counters of an earlier test
+    clear_rate_counters()
     yield
-    cache.clear()
+    clear_rate_counters()
 
 
 @pytest.fixture
@@ -50,7 +62,7 @@ def api_as(client, secrets):
     return make
 
 
-from tests.signoff.conftest import approvers  # noqa: E402,F401 (the fixture: one approver per requirement)
+from tests.signoff.conftest import approvers  # noqa: E402,F401,F811 (the fixture: one approver per requirement)
 
 
 @pytest.fixture
