@@ -77,7 +77,8 @@ def test_the_readme_pipeline_runs_as_written(live_server, workers, broker, peopl
     release = Release.objects.get(service="shop", version="3.2.0")
     assert f"release {release.pk}" in done.stdout and "done: " in done.stdout
     assert Evidence.objects.filter(item__release=release, kind="file").count() == 2
-    assert release.items.filter(key__startswith="testing.", status="done").count() == 3
+    testing = release.items.filter(key__startswith="testing.")
+    assert testing.count() > 1 and testing.filter(status="done").count() == testing.count()
     assert release.probe_runs.get().state == "done"
 
     closed = _bash(gate, env, workdir)
