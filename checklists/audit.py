@@ -6,6 +6,8 @@ transaction-scoped advisory lock so two concurrent events never share a predeces
 """
 import hashlib
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -15,6 +17,19 @@ from checklists.models import AuditEvent
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x72656164  # arbitrary constant naming the audit-chain lock
+# How the change arrived, merged into every event's `after` while set (the API sets
+# {"via": "api", "token": name}), so the services need not know who called them.
+_channel: ContextVar[dict] = ContextVar("audit_channel", default={})
+
+
+@contextmanager
+def channel(**values):
+    """Within the block, every recorded event's `after` also carries `values`."""
+    reset = _channel.set({**_channel.get(), **values})
+    try:
+        yield
+    finally:
+        _channel.reset(reset)
 
 
 def canonical_json(value) -> str:
@@ -51,7 +66,7 @@ def record(action: str, *, actor, obj, before=None, after=None, release=None) ->
             object_type=obj._meta.model_name,
             object_id=str(obj.pk),
             before=_jsonable(before or {}),
-            after=_jsonable(after or {}),
+            after=_jsonable({**(after or {}), **_channel.get()}),
             prev_hash=last or GENESIS,
         )
         event.hash = event_hash(event)

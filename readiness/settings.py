@@ -55,8 +55,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_prometheus",
+    "ninja",  # serves its Swagger UI from our static files, not a CDN
     "checklists",
     "probes",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +232,11 @@ READINESS_BUNDLE_MAX_ARCHIVE_BYTES = env_int("READINESS_BUNDLE_MAX_ARCHIVE_MB", 
 READINESS_BUNDLE_MAX_OBJECTS = env_int("READINESS_BUNDLE_MAX_OBJECTS", 50000)
 READINESS_YAML_MAX_DEPTH = env_int("READINESS_YAML_MAX_DEPTH", 64)
 READINESS_YAML_MAX_ALIAS_NODES = env_int("READINESS_YAML_MAX_ALIAS_NODES", 10000)
+# The API's rate limits (calls per window, counted in Redis across every web process; 0 turns one off):
+# per token, and per address for calls without a live token.
+READINESS_API_RATE_PER_TOKEN = env_int("READINESS_API_RATE_PER_TOKEN", 600)
+READINESS_API_RATE_ANONYMOUS = env_int("READINESS_API_RATE_ANONYMOUS", 60)
+READINESS_API_RATE_WINDOW_SECONDS = env_int("READINESS_API_RATE_WINDOW_SECONDS", 60)
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 # Checklist imports: a release copies every item, so a template's size bounds every release page.
 READINESS_CHECKLIST_MAX_ITEMS = env_int("READINESS_CHECKLIST_MAX_ITEMS", 5000)

@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from api.urls import api_urls
 from readiness import health
 from readiness.login import ThrottledLoginView
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    *api_urls,
+    path("", include("api.urls")),
     path("", include("checklists.signoff_urls")),
     path("", include("probes.urls")),
     path("", include("checklists.urls")),
