@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from checklists.audit import canonical_json, record
 from checklists.models import Evidence, Release, ReleaseItem
+from checklists.services import notifications
 from checklists.services.signoff import lock_release_for_item_change, on_item_changed
 from probes import bundles, crypto, live
 from probes.bindings import group
@@ -359,6 +360,8 @@ def _apply_to_item(item: ReleaseItem, result: ProbeResult, release: Release, now
         record("probes.release.drifted", actor=None, obj=release, release=release,
                after={"item": item.key, "probe": result.probe_id, "run": result.run_id,
                       "summary": result.summary})
+        notifications.release_drifted(release, key=f"run{result.run_id}:{item.key}",
+                                      reason=f"{item.key} passed at approval and fails now: {result.summary}")
     on_item_changed(item, by=None)
     return "changed"
 

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 
+from people import oidc
+
 
 def _key(request) -> str:
     username = request.POST.get("username", "").strip().lower()
@@ -15,6 +17,13 @@ def _key(request) -> str:
 
 class ThrottledLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        local = settings.READINESS_LOCAL_LOGIN
+        context.update(sso_enabled=oidc.enabled(), sso_label=settings.READINESS_OIDC_LABEL, local_login=local,
+                       show_password_form=local or not oidc.enabled() or "local" in self.request.GET)
+        return context
 
     def post(self, request, *args, **kwargs):
         key = _key(request)

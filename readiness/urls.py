@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from people.urls import oidc_urlpatterns
 from readiness import health
 from readiness.login import ThrottledLoginView
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    *oidc_urlpatterns,
+    path("", include("people.urls")),
+    path("", include("notices.urls")),
     path("", include("checklists.signoff_urls")),
     path("", include("probes.urls")),
     path("", include("checklists.urls")),
