@@ -79,7 +79,8 @@ class Backend(oidc_auth.OIDCAuthenticationBackend):
         super().__init__()
 
     def authenticate(self, request, **kwargs):
-        if request is None or not enabled() or "code" not in request.GET:
+        # Only the callback view calls with a nonce; password logins pass a username and password.
+        if request is None or not enabled() or "nonce" not in kwargs or "password" in kwargs:
             return None
         try:
             self._configure()
@@ -157,7 +158,8 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
 
     def login_failure(self):
         error = getattr(self.request, "readiness_sso_error", "") or self.request.GET.get("error", "")
-        if self.user is not None and not self.user.is_active:
+        user = getattr(self, "user", None)
+        if user is not None and not user.is_active:
             error = "Your account is deactivated."
         return _failure_redirect(self.request, error or "Single sign-on did not complete.")
 
