@@ -136,10 +136,12 @@ def webhook_delete(*, webhook: Webhook, by) -> None:
 def webhook_test(*, webhook: Webhook, by) -> None:
     """Queue a test message to this one endpoint (each press is its own event)."""
     _require_admin(by)
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%S.%f")
-    event_publish(event=Event.TEST, key=f"webhook.test:{webhook.pk}:{stamp}", team_ids={webhook.team_id},
-                  title=f"Test message from Readiness for {webhook.team}",
-                  text=f"Sent by {by.get_username()} to check the endpoint {webhook.name}.")
+    key = f"webhook.test:{webhook.pk}:{timezone.now().strftime('%Y%m%dT%H%M%S.%f')}"
+    payload = _payload(event=Event.TEST, key=key, title=f"Test message from Readiness for {webhook.team}",
+                       text=f"Sent by {by.get_username()} to check the endpoint {webhook.name}.", url="",
+                       release=None, data={})
+    Delivery.objects.create(webhook=webhook, key=key, event=Event.TEST, payload=payload)
+    _queue_on_commit(key, [webhook.pk])
     record("notices.webhook.tested", actor=by, obj=webhook, after={"name": webhook.name})
 
 
