@@ -3,6 +3,7 @@
 Admins make these changes in the browser; `memberships_sync` makes them at every single sign-on,
 as the system, from the groups the identity provider says the person is in.
 """
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -166,13 +167,24 @@ def group_mapping_delete(*, mapping: GroupMapping, by) -> None:
     mapping.delete()
 
 
+def configured_mappings() -> list[tuple[str, int, str]]:
+    """READINESS_OIDC_GROUP_MAP as (group, team id, role); entries naming a missing team are skipped
+    (the system check reports bad roles at start)."""
+    entries = settings.READINESS_OIDC_GROUP_MAP
+    teams = dict(Team.objects.filter(slug__in={slug for _, slug, _ in entries}).values_list("slug", "pk"))
+    return [(group, teams[slug], role) for group, slug, role in entries if slug in teams and role in Role.values]
+
+
 def roles_for_groups(groups) -> dict[int, str]:
     """{team id: role} that these groups give, the strongest role per team."""
+    groups = set(groups)
+    pairs = [(m.team_id, m.role) for m in GroupMapping.objects.filter(group__in=groups)]
+    pairs += [(team_id, role) for group, team_id, role in configured_mappings() if group in groups]
     wanted: dict[int, str] = {}
-    for mapping in GroupMapping.objects.filter(group__in=list(groups)):
-        current = wanted.get(mapping.team_id)
-        if current is None or ROLE_STRENGTH.index(mapping.role) > ROLE_STRENGTH.index(current):
-            wanted[mapping.team_id] = mapping.role
+    for team_id, role in pairs:
+        current = wanted.get(team_id)
+        if current is None or ROLE_STRENGTH.index(role) > ROLE_STRENGTH.index(current):
+            wanted[team_id] = role
     return wanted
 
 

@@ -1,4 +1,5 @@
 """Teams and people, for admins: every page answers 404 to anyone else (they may not see it)."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -192,8 +193,9 @@ def group_mapping_list(request):
         status = 400
     mappings = GroupMapping.objects.select_related("team").order_by("group", "team__name")
     sso_members = Membership.objects.filter(source=Membership.Source.SSO).count()
-    return render(request, "people/group_mappings.html", {"mappings": mappings, "form": form,
-                                                          "sso_members": sso_members}, status=status)
+    return render(request, "people/group_mappings.html", {
+        "mappings": mappings, "form": form, "sso_members": sso_members,
+        "configured": settings.READINESS_OIDC_GROUP_MAP}, status=status)
 
 
 @require_POST

@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from readiness.env import env_bool, env_int, env_list, env_required, env_str
+from readiness.env import env_bool, env_group_map, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -172,6 +172,8 @@ OIDC_CREATE_USER = True
 LOGIN_REDIRECT_URL_FAILURE = "login"
 READINESS_OIDC_GROUPS_CLAIM = env_str("READINESS_OIDC_GROUPS_CLAIM") or "groups"
 READINESS_OIDC_USERNAME_CLAIM = env_str("READINESS_OIDC_USERNAME_CLAIM") or "preferred_username"
+# Group → team and role mappings kept in configuration, applied with those admins keep on the People pages.
+READINESS_OIDC_GROUP_MAP = env_group_map("READINESS_OIDC_GROUP_MAP")
 READINESS_OIDC_LABEL = env_str("READINESS_OIDC_LABEL") or "your company account"
 READINESS_LOGIN_MAX_FAILURES = env_int("READINESS_LOGIN_MAX_FAILURES", 10)
 READINESS_LOGIN_LOCKOUT_SECONDS = env_int("READINESS_LOGIN_LOCKOUT_MINUTES", 15) * 60

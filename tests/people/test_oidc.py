@@ -192,3 +192,28 @@ def test_group_mappings_page_is_for_admins(client, people, seed_teams):
     assert not GroupMapping.objects.exists()
     assert AuditEvent.objects.filter(action="people.group_mapping.deleted").exists()
     assert Team.objects.filter(slug="platform").exists()
+
+
+def test_mappings_from_configuration_apply_with_those_of_the_database(client, sso, mappings, settings):
+    settings.READINESS_OIDC_GROUP_MAP = [("CN=sre,OU=Groups,DC=corp", "platform", Role.ADMIN),
+                                         ("ghosts", "no-such-team", Role.ENGINEER)]
+    sso.sign_in_as("u-sre", username="sid", groups=["eng-platform", "CN=sre,OU=Groups,DC=corp", "ghosts"])
+    sso_login(client, sso)
+    user = logged_in_user(client)
+    assert set(Membership.objects.filter(user=user).values_list("team__slug", "role")) == {("platform", Role.ADMIN)}
+
+
+def test_the_group_map_setting_is_parsed_and_checked(monkeypatch, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from people.apps import check_group_map
+    from readiness.env import env_group_map
+
+    monkeypatch.setenv("READINESS_OIDC_GROUP_MAP", "eng=platform:engineer;\nCN=a,DC=b=security:approver")
+    assert env_group_map("READINESS_OIDC_GROUP_MAP") == [("eng", "platform", "engineer"),
+                                                         ("CN=a,DC=b", "security", "approver")]
+    monkeypatch.setenv("READINESS_OIDC_GROUP_MAP", "eng=platform")
+    with pytest.raises(ImproperlyConfigured, match="'eng=platform' is not group=team-slug:role"):
+        env_group_map("READINESS_OIDC_GROUP_MAP")
+    settings.READINESS_OIDC_GROUP_MAP = [("eng", "platform", "overlord")]
+    assert [error.id for error in check_group_map()] == ["people.E001"]
