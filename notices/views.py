@@ -4,11 +4,11 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checklists import permissions
@@ -64,7 +64,8 @@ def mark_read(request):
         return HttpResponseBadRequest("notice must be the id of a notice.")
     changed = services.notices_mark_read(user=request.user, notice_ids=ids)
     notice = Notice.objects.filter(user=request.user, pk=ids[0]).first() if ids and len(ids) == 1 else None
-    if notice is not None and request.POST.get("open") and notice.url:
+    # Our own paths only (no host allowed): a notice never becomes an open redirect.
+    if notice is not None and request.POST.get("open") and url_has_allowed_host_and_scheme(notice.url, None):
         return redirect(notice.url)
     messages.success(request, f"{changed} notice{'s' if changed != 1 else ''} marked read.")
     return redirect("notices:inbox")

@@ -75,6 +75,11 @@ class Backend(oidc_auth.OIDCAuthenticationBackend):
     def __init__(self, *args, **kwargs):  # noqa: the library's constructor resolves endpoints eagerly
         self.UserModel = get_user_model()
 
+    def get_user(self, user_id):
+        """The session's user, while active: deactivating someone ends their single sign-on sessions."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def _configure(self) -> None:
         super().__init__()
 

@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from checklists.models import Release, ReleaseItem
 from checklists.services import signoff

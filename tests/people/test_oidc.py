@@ -10,7 +10,7 @@ from django.urls import reverse
 from checklists.models import AuditEvent, Membership, Role, Team
 from people import services
 from people.models import GroupMapping, Identity
-from tests.factories import UserFactory, member
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,15 +132,17 @@ def test_a_bad_id_token_is_refused(client, sso, mappings, tamper, reason):
     assert reason.lower() in page.content.decode().lower()
 
 
-def test_a_deactivated_user_cannot_sign_in(client, sso, people, mappings):
+def test_a_deactivated_user_is_signed_out_and_cannot_sign_in_again(client, sso, people, mappings):
     sso.sign_in_as("u-gone", username="gone", groups=["eng-platform"])
     sso_login(client, sso)
     user = logged_in_user(client)
-    client.logout()
     services.user_deactivate(user=user, by=people["admin"])
+    # The open session ends at once.
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     sso_login(client, sso)
-    assert logged_in_user(client) is None
     assert "Your account is deactivated" in client.get(reverse("login")).content.decode()
+    assert client.get(reverse("dashboard")).status_code == 302
 
 
 def test_a_replayed_callback_is_refused(client, sso):

@@ -1,9 +1,7 @@
 """Teams and people in the browser: admins only (404 for everyone else), every change audited."""
-import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from checklists.models import AuditEvent, Membership, Role, Team
 from checklists.services.items import item_assign
