@@ -72,3 +72,23 @@ def env_signing_key(name: str, *, required: bool, why: str):
         return load_private_key(value)
     except SigningKeyError as exc:
         raise ImproperlyConfigured(f"{name} is not an Ed25519 private key: {exc}") from None
+
+
+def env_group_map(name: str) -> list[tuple[str, str, str]]:
+    """`group=team-slug:role` entries separated by `;` or new lines, e.g.
+    `eng-platform=platform:engineer; CN=sec,OU=Groups,DC=corp=security:approver` (the last `=` splits,
+    so LDAP-style group names keep theirs). Returns (group, team slug, role) triples."""
+    raw = env_str(name)
+    if not raw:
+        return []
+    entries = []
+    for part in raw.replace("\n", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        group, sep, target = part.rpartition("=")
+        team, colon, role = target.partition(":")
+        if not sep or not colon or not group.strip() or not team.strip() or not role.strip():
+            raise ImproperlyConfigured(f"{name}: {part!r} is not group=team-slug:role")
+        entries.append((group.strip(), team.strip(), role.strip()))
+    return entries

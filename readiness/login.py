@@ -34,6 +34,8 @@ def account_name(raw: str) -> str:
     name = unicodedata.normalize("NFKC", raw.strip())
     return get_user_model().normalize_username(name).casefold()
 
+from people import oidc
+
 
 def _key(request) -> str:
     username = account_name(request.POST.get("username", ""))
@@ -64,6 +66,13 @@ def clear_attempts(key: str) -> None:
 
 class ThrottledLoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        local = settings.READINESS_LOCAL_LOGIN
+        context.update(sso_enabled=oidc.enabled(), sso_label=settings.READINESS_OIDC_LABEL, local_login=local,
+                       show_password_form=local or not oidc.enabled() or "local" in self.request.GET)
+        return context
 
     def post(self, request, *args, **kwargs):
         key = _key(request)

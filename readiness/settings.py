@@ -7,10 +7,11 @@ set local values for all of them (see readiness/stack.py).
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from readiness.env import env_bool, env_int, env_list, env_required, env_signing_key, env_str
+from readiness.env import env_bool, env_group_map, env_int, env_list, env_required, env_signing_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "checklists",
     "probes",
     "api",
+    "people",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +153,13 @@ CELERY_BEAT_SCHEDULE = {
     # A signed checkpoint of the audit chain's head, outside the database (log line, anchor file).
     "anchor-audit-chain": {"task": "checklists.tasks.anchor_audit_chain",
                            "schedule": env_int("READINESS_AUDIT_ANCHOR_MINUTES", 15) * 60.0},
+    # Webhook deliveries whose task message was lost: queue them again (delivering is idempotent).
+    "notices-requeue-deliveries": {"task": "notices.tasks.requeue_deliveries", "schedule": 120.0},
+    # Each person's daily digest (and the team digests) at READINESS_DIGEST_HOUR, in TIME_ZONE.
+    "notices-send-digests": {"task": "notices.tasks.send_digests",
+                             "schedule": crontab(hour=env_int("READINESS_DIGEST_HOUR", 7), minute=0)},
+    "notices-remind-expiring-waivers": {"task": "notices.tasks.remind_expiring_waivers",
+                                        "schedule": crontab(hour=env_int("READINESS_DIGEST_HOUR", 7), minute=5)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,6 +169,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = ["people.auth.LocalPasswordBackend", "people.oidc.Backend"]
+# Password logins: READINESS_LOCAL_LOGIN=false keeps them for the break-glass usernames only.
+READINESS_LOCAL_LOGIN = env_bool("READINESS_LOCAL_LOGIN", True)
+READINESS_BREAK_GLASS_USERS = env_list("READINESS_BREAK_GLASS_USERS", [])
+
+# Single sign-on (OpenID Connect, mozilla-django-oidc): on when READINESS_OIDC_ISSUER is set. The
+# endpoints come from the issuer's discovery document; the OIDC_* names are the library's settings.
+READINESS_OIDC_ISSUER = env_str("READINESS_OIDC_ISSUER") or ""
+OIDC_RP_CLIENT_ID = env_str("READINESS_OIDC_CLIENT_ID") or ""
+OIDC_RP_CLIENT_SECRET = env_str("READINESS_OIDC_CLIENT_SECRET") or ""
+if READINESS_OIDC_ISSUER and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured("READINESS_OIDC_ISSUER is set: READINESS_OIDC_CLIENT_ID and "
+                               "READINESS_OIDC_CLIENT_SECRET (or READINESS_OIDC_CLIENT_SECRET_FILE) must be set too.")
+OIDC_RP_SIGN_ALGO = env_str("READINESS_OIDC_SIGN_ALGO") or "RS256"
+OIDC_RP_SCOPES = env_str("READINESS_OIDC_SCOPES") or "openid email profile groups"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("READINESS_OIDC_TIMEOUT_SECONDS", 10)
+OIDC_LEEWAY_SECONDS = 30  # clock skew allowed on exp/iat
+OIDC_CREATE_USER = True
+LOGIN_REDIRECT_URL_FAILURE = "login"
+READINESS_OIDC_GROUPS_CLAIM = env_str("READINESS_OIDC_GROUPS_CLAIM") or "groups"
+READINESS_OIDC_USERNAME_CLAIM = env_str("READINESS_OIDC_USERNAME_CLAIM") or "preferred_username"
+# Group → team and role mappings kept in configuration, applied with those admins keep on the People pages.
+READINESS_OIDC_GROUP_MAP = env_group_map("READINESS_OIDC_GROUP_MAP")
+READINESS_OIDC_LABEL = env_str("READINESS_OIDC_LABEL") or "your company account"
 READINESS_LOGIN_MAX_FAILURES = env_int("READINESS_LOGIN_MAX_FAILURES", 10)
 READINESS_LOGIN_LOCKOUT_SECONDS = env_int("READINESS_LOGIN_LOCKOUT_MINUTES", 15) * 60
 LOGIN_REDIRECT_URL = "dashboard"
@@ -260,6 +296,14 @@ if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
     }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "readiness@localhost"
 READINESS_BASE_URL = env_str("READINESS_BASE_URL") or ""  # absolute links in emails, e.g. https://readiness.example.com
+
+# Team webhooks and reminders.
+READINESS_WEBHOOK_TIMEOUT_SECONDS = env_int("READINESS_WEBHOOK_TIMEOUT_SECONDS", 5)
+READINESS_WEBHOOK_MAX_ATTEMPTS = env_int("READINESS_WEBHOOK_MAX_ATTEMPTS", 6)
+READINESS_WEBHOOK_BACKOFF_SECONDS = env_int("READINESS_WEBHOOK_BACKOFF_SECONDS", 30)
+READINESS_DIGEST_DUE_SOON_DAYS = env_int("READINESS_DIGEST_DUE_SOON_DAYS", 3)
+READINESS_WAIVER_REMINDER_DAYS = env_int("READINESS_WAIVER_REMINDER_DAYS", 3)
+READINESS_NOTICE_POLL_SECONDS = env_int("READINESS_NOTICE_POLL_SECONDS", 20)
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # When set, /metrics answers only scrapers that send it as a bearer token (the ingress reaches /metrics too).

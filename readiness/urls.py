@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from api.urls import api_urls
+from people.urls import oidc_urlpatterns
 from readiness import health
 from readiness.login import ThrottledLoginView
 
@@ -19,6 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *api_urls,
     path("", include("api.urls")),
+    *oidc_urlpatterns,
+    path("", include("people.urls")),
+    path("", include("notices.urls")),
     path("", include("checklists.signoff_urls")),
     path("", include("probes.urls")),
     path("", include("checklists.urls")),

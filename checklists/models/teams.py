@@ -22,12 +22,24 @@ class Team(models.Model):
         return self.name
 
 
+class MembershipSource(models.TextChoices):
+    MANUAL = "manual", "Set by an admin"
+    SSO = "sso", "From identity-provider groups"
+
+
 class Membership(models.Model):
-    """A user's role in one team. A user may belong to several teams with a role in each."""
+    """A user's role in one team. A user may belong to several teams with a role in each.
+
+    Memberships from the identity provider's groups (source sso) are rewritten at every single
+    sign-on; those an admin set by hand are left alone by it.
+    """
+
+    Source = MembershipSource
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ENGINEER)
+    source = models.CharField(max_length=10, choices=MembershipSource.choices, default=MembershipSource.MANUAL)
 
     class Meta:
         constraints = [

@@ -316,11 +316,9 @@ def _status_changed(release: Release, rows: list[ReleaseItem], *, by, source: st
     if source in Source.SYSTEM and release.state == Release.State.APPROVED and left:
         signoff.release_mark_drifted(release, by=by, reason=", ".join(
             f"{row.key} is {row.get_status_display().lower()}" for row in left[:3]) + " after approval.")
-    voided = signoff.on_items_changed(release.pk, rows, by=by,
-                                      reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
-    if voided:
-        notifications.approvals_voided(voided, items=rows, by=by)
-    return voided
+    # Sign-off supersedes what the change voids and tells those who decided (notifications.approvals_voided).
+    return signoff.on_items_changed(release.pk, rows, by=by,
+                                    reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
 
 
 def item_set_status(*, item: ReleaseItem, status: str, by, expected_version: int, reason: str = "",
@@ -466,9 +464,7 @@ def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by, via: str = "")
         after["via"] = via
     signoff.lock_release_for_item_change(item.release_id)  # the lock order: release row before the audit lock
     record("checklists.evidence.added", actor=by, obj=item, release=item.release, after=after)
-    voided = signoff.on_items_changed(item.release_id, [item], by=by)
-    if voided:
-        notifications.approvals_voided(voided, items=[item], by=by)
+    signoff.on_items_changed(item.release_id, [item], by=by)
     return evidence
 
 

@@ -1,8 +1,11 @@
-"""Email notifications through Django's email framework (settings.MAILERS; console backend by default).
+"""Notifications: email through Django's email framework (settings.MAILERS; console backend by default),
+in-app notices and team webhooks (notices.services.event_publish). One function per event.
 
-Every function queues its mail with transaction.on_commit: a rolled-back decision sends nothing, and
-a slow mail server never holds a row lock. Links are absolute when READINESS_BASE_URL is set.
+Every function queues its mail and webhook deliveries with transaction.on_commit: a rolled-back
+decision sends nothing, and a slow mail server or webhook endpoint never holds a row lock. Links are
+absolute when READINESS_BASE_URL is set. People who turned event emails off get notices only.
 """
+import hashlib
 import logging
 
 from django.conf import settings
@@ -14,6 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from checklists.models import Membership, Role
+from notices.models import Event, Preference
+from notices.services import event_publish
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +27,16 @@ def _url(name: str, *args) -> str:
     return getattr(settings, "READINESS_BASE_URL", "").rstrip("/") + reverse(name, args=args)
 
 
-def _send(recipients, subject: str, template: str, context: dict) -> None:
-    """Queue a mail for after the commit. The body is rendered then, not now: a service that changes
-    several fields of an item in one transaction (assignee, then due date) mails the final values."""
-    addresses = sorted({user.email for user in recipients if user is not None and user.email})
+def _send(recipients, subject: str, template: str, context: dict, *, preference: str = "event_email") -> None:
+    """Queue a mail for after the commit, to those who have not turned such mails off. The body is
+    rendered then, not now: a service that changes several fields of an item in one transaction
+    (assignee, then due date) mails the final values."""
+    recipients = [user for user in recipients if user is not None and user.email and user.is_active]
+    if not recipients:
+        return
+    declined = set(Preference.objects.filter(user__in=recipients, **{preference: False})
+                   .values_list("user_id", flat=True))
+    addresses = sorted({user.email for user in recipients if user.pk not in declined})
     if not addresses:
         return
 
@@ -61,9 +72,17 @@ def _short(text: str, limit: int = 70) -> str:
     return plain if len(plain) <= limit else plain[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _stamp(release) -> str:
+    return release.updated_at.strftime("%Y%m%dT%H%M%S.%f")
+
+
 def signoff_opened(release) -> None:
-    _send(approvers_for(release), f"[Readiness] Sign-off open: {release}", "signoff/email/opened.txt",
+    approvers = approvers_for(release)
+    _send(approvers, f"[Readiness] Sign-off open: {release}", "signoff/email/opened.txt",
           {"release": release, "url": _url("signoff-detail", release.pk)})
+    event_publish(event=Event.SIGNOFF_OPENED, key=f"signoff.opened:{release.pk}:{_stamp(release)}",
+                  title=f"Sign-off open: {release}", text="Every required item is complete; approvers may decide.",
+                  url=reverse("signoff-detail", args=[release.pk]), release=release, users=approvers)
 
 
 def decision_made(approval) -> None:
@@ -71,6 +90,46 @@ def decision_made(approval) -> None:
     _send([release.release_manager], f"[Readiness] {approval.get_decision_display()}: {approval.requirement} "
                                      f"for {release}", "signoff/email/decision.txt",
           {"approval": approval, "release": release, "url": _url("signoff-detail", release.pk)})
+    who = approval.approver.get_full_name() or approval.approver.get_username()
+    event_publish(event=Event.DECISION, key=f"signoff.decided:{approval.pk}",
+                  title=f"{approval.get_decision_display()}: {approval.requirement} for {release}",
+                  text=f"{who}: {approval.comment}" if approval.comment else f"By {who}.",
+                  url=reverse("signoff-detail", args=[release.pk]), release=release,
+                  users=[release.release_manager],
+                  data={"requirement": str(approval.requirement), "decision": approval.decision, "by": who})
+
+
+def approvals_voided(release, approvals, *, reason: str) -> None:
+    """Decisions superseded by a change: tell the people who made them and the release manager."""
+    if not approvals:
+        return
+    ids = sorted(approval.pk for approval in approvals)
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+    people = [release.release_manager, *(approval.approver for approval in approvals)]
+    names = ", ".join(str(approval.requirement) for approval in approvals)
+    _send(people, f"[Readiness] Approvals voided: {release}", "signoff/email/voided.txt",
+          {"release": release, "approvals": approvals, "reason": reason,
+           "url": _url("signoff-detail", release.pk)})
+    event_publish(event=Event.APPROVALS_VOIDED, key=f"signoff.voided:{release.pk}:{digest}",
+                  title=f"{len(ids)} decision(s) voided on {release}", text=f"{names}. {reason}",
+                  url=reverse("signoff-detail", args=[release.pk]), release=release, users=people,
+                  data={"approvals": ids, "reason": reason})
+
+
+def release_approved(release) -> None:
+    event_publish(event=Event.RELEASE_APPROVED, key=f"release.approved:{release.pk}:{_stamp(release)}",
+                  title=f"Approved: {release}", text="Every sign-off requirement is approved.",
+                  url=reverse("signoff-detail", args=[release.pk]), release=release,
+                  users=[release.release_manager, release.created_by])
+
+
+def release_drifted(release, *, reason: str, key: str) -> None:
+    """An approved release no longer matches what was approved (a probe regressed, a waiver expired)."""
+    _send([release.release_manager], f"[Readiness] Drift detected: {release}", "signoff/email/drifted.txt",
+          {"release": release, "reason": reason, "url": _url("release-detail", release.pk)})
+    event_publish(event=Event.DRIFT, key=f"release.drifted:{release.pk}:{key}", title=f"Drift detected: {release}",
+                  text=reason, url=reverse("release-detail", args=[release.pk]), release=release,
+                  users=[release.release_manager])
 
 
 def waiver_requested(waiver) -> None:
@@ -78,6 +137,16 @@ def waiver_requested(waiver) -> None:
     _send([release.release_manager], f"[Readiness] Waiver requested: {_short(waiver.item.text)} ({release})",
           "signoff/email/waiver_requested.txt",
           {"waiver": waiver, "release": release, "url": _url("my-approvals")})
+    event_publish(event=Event.WAIVER_REQUESTED, key=f"waiver.requested:{waiver.pk}",
+                  title=f"Waiver requested: {waiver.item.key} ({release})", text=waiver.justification,
+                  url=reverse("my-approvals"), release=release, users=[release.release_manager],
+                  team_ids=_waiver_teams(waiver),
+                  data={"item": waiver.item.key, "expires_on": waiver.expires_on.isoformat()})
+
+
+def _waiver_teams(waiver) -> set[int] | None:
+    """The item's owning team; None (the release's teams) for an item no team owns."""
+    return {waiver.item.owner_team_id} if waiver.item.owner_team_id else None
 
 
 def waiver_decided(waiver) -> None:
@@ -86,6 +155,29 @@ def waiver_decided(waiver) -> None:
           f"[Readiness] Waiver {waiver.get_state_display().lower()}: {_short(waiver.item.text)} ({release})",
           "signoff/email/waiver_decided.txt",
           {"waiver": waiver, "release": release, "url": _url("signoff-detail", release.pk)})
+    event_publish(event=Event.WAIVER_DECIDED, key=f"waiver.decided:{waiver.pk}:{waiver.state}",
+                  title=f"Waiver {waiver.get_state_display().lower()}: {waiver.item.key} ({release})",
+                  text=waiver.decision_comment, url=reverse("signoff-detail", args=[release.pk]), release=release,
+                  users=[waiver.requested_by, release.release_manager], team_ids=_waiver_teams(waiver),
+                  data={"item": waiver.item.key, "state": waiver.state,
+                        "expires_on": waiver.expires_on.isoformat()})
+
+
+def waiver_expiring(waiver, *, days_left: int) -> None:
+    """A granted waiver ends soon. Keyed by waiver and expiry date: a second reminder run sends nothing."""
+    release = waiver.item.release
+    people = [waiver.requested_by, release.release_manager]
+    when = "today" if days_left <= 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
+    fresh = event_publish(event=Event.WAIVER_EXPIRING, key=f"waiver.expiring:{waiver.pk}:{waiver.expires_on}",
+                          title=f"Waiver expires {when}: {waiver.item.key} ({release})",
+                          text=f"The item reopens on {waiver.expires_on.isoformat()} unless it is done by then.",
+                          url=reverse("item-detail", args=[release.pk, waiver.item_id]), release=release,
+                          users=people, team_ids=_waiver_teams(waiver),
+                          data={"item": waiver.item.key, "expires_on": waiver.expires_on.isoformat()})
+    _send(fresh, f"[Readiness] Waiver expires {when}: {waiver.item.key} ({release})",
+          "signoff/email/waiver_expiring.txt",
+          {"waiver": waiver, "release": release, "when": when,
+           "url": _url("item-detail", release.pk, waiver.item_id)}, preference="waiver_reminder_email")
 
 
 def item_assigned(item, *, by=None) -> None:
@@ -95,19 +187,6 @@ def item_assigned(item, *, by=None) -> None:
     _send([item.assignee], f"[Readiness] Assigned to you: {_short(item.text)} ({item.release})",
           "signoff/email/item_assigned.txt", {"item": item, "release": item.release, "by": by,
                                               "url": _url("item-detail", item.release_id, item.pk)})
-
-
-def approvals_voided(approvals, *, items, by=None) -> None:
-    """For the item entry point: tell the approvers whose decisions a change voided, and the release
-    manager, what changed and who changed it. Call inside the changing transaction."""
-    release = items[0].release
-    who = (by.get_full_name() or by.get_username()) if by is not None else "a probe or the system"
-    what = items[0].text[:60] if len(items) == 1 else f"{len(items)} items"
-    _send([a.approver for a in approvals] + [release.release_manager],
-          f"[Readiness] {len(approvals)} approval(s) voided: {what} ({release})",
-          "signoff/email/approvals_voided.txt",
-          {"approvals": approvals, "items": items, "release": release, "who": who,
-           "url": _url("signoff-detail", release.pk)})
 
 
 def requirements_changed(release, *, by, what: str) -> None:

@@ -221,6 +221,8 @@ def requirement_delete(*, requirement: SignoffRequirement, by) -> None:
 
 # --- Opening, deciding, reopening -------------------------------------------------------------------
 def _set_state(release: Release, state: str, *, by, action: str, reason: str = "", drifted: bool | None = None):
+    from checklists.services import notifications
+
     before = {"state": release.state, "drifted": release.drifted}
     release.state = state
     fields = ["state", "updated_at"]
@@ -232,6 +234,11 @@ def _set_state(release: Release, state: str, *, by, action: str, reason: str = "
     if reason:
         after["reason"] = reason
     record(action, actor=by, obj=release, release=release, before=before, after=after)
+    if state == Release.State.APPROVED and before["state"] != state:
+        notifications.release_approved(release)
+    if release.drifted and not before["drifted"]:
+        notifications.release_drifted(release, reason=reason or "The approved release changed.",
+                                      key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
 
 
 @transaction.atomic
@@ -433,6 +440,10 @@ def _supersede(approvals, *, reason: str, by, release: Release) -> int:
                before={"decision": approval.decision, "requirement": approval.requirement.name},
                after={"superseded_reason": approval.superseded_reason})
         count += 1
+    if count:
+        from checklists.services import notifications
+
+        notifications.approvals_voided(release, list(approvals), reason=reason[:300])
     return count
 
 
@@ -488,10 +499,13 @@ def release_mark_drifted(release: Release, *, by, reason: str) -> None:
     """Flag an approved release whose reality regressed (a probe fails, a waiver expired); audited."""
     if release.drifted:
         return
+    from checklists.services import notifications
+
     release.drifted = True
     release.save(update_fields=["drifted", "updated_at"])
     record("checklists.release.drifted", actor=by, obj=release, release=release,
            before={"drifted": False}, after={"drifted": True, "reason": reason})
+    notifications.release_drifted(release, reason=reason, key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
 
 
 def on_items_changed(release_id: int, items: list, *, by, reason: str = "") -> list[Approval]:

@@ -53,6 +53,13 @@ def can_create_release(user):
     return user.is_authenticated and allowed(user)
 
 
+@register.filter
+def is_admin(user):
+    from checklists.permissions import is_admin as admin
+
+    return user.is_authenticated and admin(user)
+
+
 @register.simple_tag(takes_context=True)
 def current(context, *names):
     """aria-current for the navigation link of the page being shown."""
