@@ -12,13 +12,13 @@ from django.http import Http404
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from checklists.markdown import ChecklistError
+from checklists.checklist_markdown import ChecklistError
 from checklists.services.items import ItemConflict, ItemError
 from checklists.services.releases import ReleaseError
-from checklists.services.reports import ReportError
-from checklists.services.signoff import SignoffError
+from reports.services import ReportError
+from checklists.signoff.services import SignoffError
 from probes.bundles import BundleError
-from probes.manifests import ManifestError
+from probes.engine.manifests import ManifestError
 from probes.services import ProbeRunError
 from api.services import TokenError
 

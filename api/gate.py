@@ -14,8 +14,8 @@ from django.utils import timezone
 from checklists import permissions
 from checklists.audit import record
 from checklists.models import Approval, Release, ReleaseItem, Waiver
-from checklists.services import signoff
-from checklists.services.reports import latest_ready_pdf
+from checklists.signoff import services as signoff
+from reports.services import latest_ready_pdf
 
 NOT_FOUND = "not_found"
 NOT_APPROVED = "not_approved"

@@ -105,7 +105,7 @@ def prepare():
     from api.services import token_create
     from checklists.models import Membership, Role, Team
     from checklists.seed import load_default_template
-    from checklists.services import signoff
+    from checklists.signoff import services as signoff
     from checklists.services.releases import release_create
 
     version = load_default_template().version

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.probes.k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text  # noqa: E402
 from probes import live  # noqa: E402
-from probes.kinds import KINDS  # noqa: E402
-from probes.snapshot import Snapshot  # noqa: E402
+from probes.engine.kinds import KINDS  # noqa: E402
+from probes.engine.snapshot import Snapshot  # noqa: E402
 
 NODES, DEPLOYMENTS, PODS_PER_DEPLOYMENT, NAMESPACES = 200, 2_000, 5, 40
 ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
@@ -44,8 +44,8 @@ def evaluate(snapshot: Snapshot) -> int | None:
     Returns None when probes/evaluate.py is not available (a checkout without the catalogue).
     """
     try:
-        from probes.evaluate import catalogue_bindings
-        from probes.evaluate import evaluate as evaluate_all
+        from probes.engine.evaluate import catalogue_bindings
+        from probes.engine.evaluate import evaluate as evaluate_all
     except ImportError:
         return None
     results = evaluate_all(snapshot, catalogue_bindings())

@@ -85,8 +85,8 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         from pypdf import PdfReader
 
-        from checklists.report import content as report_content
-        from checklists.services import reports
+        from reports import content as report_content
+        from reports import services as reports
 
         release = populate()
         print(f"release: seed template, {release.items.count()} items, {EVIDENCE} evidence, {COMMENTS} comments")

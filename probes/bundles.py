@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from probes.manifests import ManifestError, ManifestSnapshot, folder_manifests, load_texts
+from probes.engine.manifests import ManifestError, ManifestSnapshot, folder_manifests, load_texts
 from readiness import safe_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")

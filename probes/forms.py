@@ -2,7 +2,7 @@
 from django import forms
 from django.conf import settings
 
-from probes import bundles, crypto, live
+from probes import bundles, crypto, cluster_collector as live
 from probes.models import Cluster
 
 

@@ -20,11 +20,11 @@ from django.utils import timezone
 from checklists.audit import canonical_json, record
 from checklists.models import Evidence, Release, ReleaseItem
 from checklists.services.items import ItemConflict, Source, item_change, item_record_check
-from checklists.services.signoff import lock_release_for_item_change
-from probes import bundles, crypto, live
-from probes.bindings import group
-from probes.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
-from probes.manifests import ManifestError
+from checklists.signoff.services import lock_release_for_item_change
+from probes import bundles, crypto, cluster_collector as live
+from probes.engine.bindings import group
+from probes.engine.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
+from probes.engine.manifests import ManifestError
 from probes.models import Cluster, ProbeResult, ProbeRun, RunState
 from readiness import jobs
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from checklists.permissions import get_release_for_user
 from probes.permissions import can_manage_clusters, can_run_probes, can_see_clusters, get_probe_run_for_user
-from probes import crypto, live, selectors, services
+from probes import crypto, cluster_collector as live, selectors, services
 from probes.forms import ClusterForm, RunProbesForm
 from probes.models import Cluster
 from readiness import jobs

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "ninja",  # serves its Swagger UI from our static files, not a CDN
     "checklists",
     "probes",
+    "reports",
+    "readiness",  # the project's own commands (seed_demo needs every app)
     "api",
     "people",
     "notices",
@@ -148,7 +150,7 @@ CELERY_BEAT_SCHEDULE = {
     "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": float(READINESS_SWEEP_SECONDS)},
     # Granted waivers past their date reopen their items (and flag approved releases as drifted).
     "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
-    "requeue-unclaimed-reports": {"task": "checklists.tasks.requeue_unclaimed_reports",
+    "requeue-unclaimed-reports": {"task": "reports.tasks.requeue_unclaimed_reports",
                                   "schedule": float(READINESS_SWEEP_SECONDS)},
     # A signed checkpoint of the audit chain's head, outside the database (log line, anchor file).
     "anchor-audit-chain": {"task": "checklists.tasks.anchor_audit_chain",

@@ -23,7 +23,8 @@ urlpatterns = [
     *oidc_urlpatterns,
     path("", include("people.urls")),
     path("", include("notices.urls")),
-    path("", include("checklists.signoff_urls")),
+    path("", include("checklists.signoff.urls")),
+    path("", include("reports.urls")),
     path("", include("probes.urls")),
     path("", include("checklists.urls")),
 ]

@@ -5,6 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from checklists.models import Evidence, Membership, ReleaseItem, Role, Team
 from checklists.seed import load_default_template
 from checklists.services import items as item_services
+from checklists.services import comments as comment_services
+from checklists.services import evidence as evidence_services
 from checklists.services.releases import release_create
 
 
@@ -47,7 +49,8 @@ def make_one_of_each(release, people):
     import pathlib
 
     from checklists.services import items as item_services
-    from checklists.services import reports, signoff, waivers
+    from checklists.signoff import services as signoff, waivers
+from reports import services as reports
     from probes import bundles
     from probes import services as probe_services
 
@@ -56,8 +59,8 @@ def make_one_of_each(release, people):
     signoff.approval_decide(requirement=release.requirements.get(name="Security"), by=people["approver"],
                             decision="approved")
     item = release.items.order_by("order").first()
-    item_services.comment_add(item=item, body="Looks done.", by=manager)
-    item_services.evidence_add_note(item=item, text="Checked by hand.", by=manager)
+    comment_services.comment_add(item=item, body="Looks done.", by=manager)
+    evidence_services.evidence_add_note(item=item, text="Checked by hand.", by=manager)
     probe_services.cluster_create(name="in-cluster", kubeconfig=None, by=people["admin"])
     manifests = pathlib.Path(__file__).parent / "probes" / "fixtures" / "bad-bundle"
     run = probe_services.run_create(release=release, bundle=bundles.read_paths([manifests]), bundle_name="bad",
@@ -82,11 +85,11 @@ def complete_all(release, *, status=ReleaseItem.Status.DONE):
 
 
 def add_file_evidence(item, *, by, data: bytes, name="evidence.txt") -> Evidence:
-    return item_services.evidence_add_file(item=item, upload=SimpleUploadedFile(name, data), by=by)
+    return evidence_services.evidence_add_file(item=item, upload=SimpleUploadedFile(name, data), by=by)
 
 
 def add_note(item, *, by, text) -> Evidence:
-    return item_services.evidence_add_note(item=item, text=text, by=by)
+    return evidence_services.evidence_add_note(item=item, text=text, by=by)
 
 
 def change_item(item, *, status, by):
@@ -96,7 +99,7 @@ def change_item(item, *, status, by):
 
 
 def approve_all(release, approvers):
-    from checklists.services import signoff
+    from checklists.signoff import services as signoff
 
     for requirement in release.requirements.all():
         signoff.approval_decide(requirement=requirement, by=approvers[requirement.name], decision="approved",

@@ -12,7 +12,7 @@ from api.errors import ApiError, responses
 from api.pagination import Id
 from checklists import permissions
 from checklists.models import Evidence
-from checklists.services.items import evidence_add_file, evidence_add_link, evidence_add_note
+from checklists.services.evidence import evidence_add_file, evidence_add_link, evidence_add_note
 
 router = Router(tags=["evidence"])
 

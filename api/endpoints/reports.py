@@ -10,7 +10,7 @@ from api.endpoints.releases import release_for
 from api.errors import ApiError, responses
 from api.pagination import Id
 from checklists import permissions
-from checklists.services import reports
+from reports import services as reports
 
 router = Router(tags=["reports"])
 
@@ -49,7 +49,7 @@ def report_request(request, release_id: Id, data: ReportIn):
     with audited(request):
         report, created = reports.report_request(release=release, fmt=data.format, by=request.user)
     if created:
-        from checklists.tasks import generate_report
+        from reports.tasks import generate_report
 
         generate_report.delay_on_commit(report.pk)
     return Status(202 if created else 200, report_out(report))

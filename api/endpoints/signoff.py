@@ -6,7 +6,7 @@ from ninja import Router, Schema
 from api.endpoints.releases import release_for
 from api.errors import responses
 from api.pagination import Id
-from checklists.services import signoff
+from checklists.signoff import services as signoff
 
 router = Router(tags=["sign-off"])
 

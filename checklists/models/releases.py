@@ -1,7 +1,6 @@
 """A release: one run of a template version for a service version, and its items."""
 from django.conf import settings
 from django.db import models
-from django.db.models import F
 from django.utils import timezone
 
 from checklists.models.templates import Severity
@@ -148,22 +147,6 @@ class ReleaseItem(models.Model):
         today = today or timezone.localdate()
         return bool(self.due_date and self.due_date < today and not self.is_complete)
 
-    def bump(self, *, by, fields: list[str]) -> int:
-        """Save `fields` only if nobody changed the row since it was read; returns rows updated (0 or 1).
-
-        The conditional UPDATE on `version` is the optimistic lock: two concurrent saves that both read
-        version n cannot both succeed.
-        """
-        now = timezone.now()
-        values = {name: getattr(self, name) for name in fields}
-        updated = ReleaseItem.objects.filter(pk=self.pk, version=self.version).update(
-            **values, version=F("version") + 1, changed_by=by, changed_at=now
-        )
-        if updated:
-            self.version += 1
-            self.changed_by = by
-            self.changed_at = now
-        return updated
 
 
 class ItemOverride(models.Model):

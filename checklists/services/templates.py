@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from checklists import markdown, permissions
+from checklists import checklist_markdown as markdown, permissions
 from checklists.audit import canonical_json, record
 from checklists.models import ChecklistTemplate, Severity, Team, TemplateItem, TemplateSection, TemplateVersion
 

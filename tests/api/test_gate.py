@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from checklists.models import AuditEvent, Release, ReleaseItem, Waiver
-from checklists.services import reports
+from reports import services as reports
 
 pytestmark = pytest.mark.django_db
 

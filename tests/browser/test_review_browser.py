@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from checklists.models import ReleaseItem
 from checklists.services import items as item_services
-from checklists.services import waivers
+from checklists.signoff import waivers
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from checklists.models import Approval, Release, ReleaseItem, Report
-from checklists.services import signoff
+from checklists.signoff import services as signoff
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,8 +60,8 @@ def test_approver_approves_and_auditor_downloads_the_pdf(new_page, live_server, 
 
 
 def test_the_report_list_polls_until_a_pending_report_is_ready(new_page, live_server, people, open_release):
-    from checklists.services import reports
-    from checklists.tasks import generate_report
+    from reports import services as reports
+    from reports.tasks import generate_report
 
     report, _ = reports.report_request(release=open_release, fmt="md", by=people["manager"])
     manager = new_page()

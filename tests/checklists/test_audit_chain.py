@@ -11,6 +11,7 @@ from django.db import connection
 
 from checklists.models import AuditEvent
 from checklists.services import items as item_services
+from checklists.services import comments as comment_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +20,7 @@ def _change_some_items(people, release):
     items = list(release.items.order_by("order")[:3])
     item_services.item_set_status(item=items[0], status="done", by=people["engineer"], expected_version=1)
     item_services.item_assign(item=items[1], assignee=people["engineer"], by=people["manager"], expected_version=1)
-    item_services.comment_add(item=items[2], body="checked", by=people["manager"])
+    comment_services.comment_add(item=items[2], body="checked", by=people["manager"])
     return items
 
 

@@ -3,7 +3,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from checklists.markdown import ChecklistError
+from checklists.checklist_markdown import ChecklistError
 from checklists.models import AuditEvent, ChecklistTemplate, TemplateItem, TemplateSection, TemplateVersion
 from checklists.seed import CHECKLIST, load_default_template
 from checklists.services.templates import template_export, template_import
@@ -148,7 +148,7 @@ def test_the_import_command_refuses_a_big_checklist_and_bad_metadata(tmp_path, s
 def test_deep_nesting_exports_and_reports_without_recursion(settings, people):
     """A version nested deeper than Python recurses (imported under older limits) still exports."""
     from checklists.services.releases import release_create
-    from checklists.services.reports import report_render
+    from reports.services import report_render
 
     settings.READINESS_CHECKLIST_MAX_DEPTH = 1500
     result = template_import(data=_checklist(1, depth=1200), name="Deep")

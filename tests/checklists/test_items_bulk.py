@@ -141,7 +141,7 @@ def test_query_count_does_not_grow_with_the_items(people, release, django_assert
 
 
 def test_bulk_change_supersedes_approvals_in_scope(people, release):
-    from checklists.services import signoff
+    from checklists.signoff import services as signoff
 
     items = list(release.items.order_by("order"))
     for item in items:

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from checklists.models import AuditEvent, ChecklistTemplate, Evidence, Release, ReleaseItem, TemplateVersion
 from checklists.services import items as item_services
+from checklists.services import evidence as evidence_services
 from checklists.services import templates as template_services
 from checklists.services.releases import ReleaseError, release_create
 from checklists.services.templates import template_import
@@ -160,7 +161,7 @@ def test_move_a_release_to_a_newer_version(client, people, v1):
     items = {i.key: i for i in release.items.all()}
     kept = items["reliability.backups-run-nightly"]
     item_services.item_set_status(item=kept, status="done", by=people["manager"], expected_version=kept.version)
-    item_services.evidence_add_note(item=kept, text="backup log", by=people["manager"])
+    evidence_services.evidence_add_note(item=kept, text="backup log", by=people["manager"])
     reworded = items["security.images-are-pinned"]
     item_services.item_set_status(item=reworded, status="done", by=people["manager"],
                                   expected_version=reworded.version)
@@ -200,7 +201,7 @@ def test_move_a_release_to_a_newer_version(client, people, v1):
 def test_a_move_that_would_lose_records_or_happens_in_signoff_is_refused(people, v1):
     release = release_create(template_version=v1, service="svc", version="1", by=people["manager"])
     doomed = release.items.get(key="reliability.old-item-that-goes-away")
-    item_services.evidence_add_note(item=doomed, text="we did this", by=people["manager"])
+    evidence_services.evidence_add_note(item=doomed, text="we did this", by=people["manager"])
     v2 = template_import(data=V2).version
     with pytest.raises(ReleaseError, match="hold evidence"):
         template_services.release_move_to_version(release=release, to_version=v2, by=people["manager"],

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem
 from checklists.services import items as item_services
+from checklists.services import comments as comment_services
+from checklists.services import evidence as evidence_services
 from checklists.services.releases import release_create
 from checklists.services.templates import template_import
 from tests.factories import seed_release
@@ -96,7 +98,7 @@ def test_release_page_query_count_does_not_grow_with_items(client, django_assert
     for release in (small, big):
         for item in release.items.all()[:10]:
             Comment.objects.create(item=item, author=manager, body="c")
-            item_services.evidence_add_note(item=item, text=f"note {item.pk}", by=manager)
+            evidence_services.evidence_add_note(item=item, text=f"note {item.pk}", by=manager)
             ReleaseItem.objects.filter(pk=item.pk).update(assignee=people["engineer"])
     client.force_login(people["engineer"])  # an engineer: the most expensive visibility check
     for release in (small, big):
@@ -269,9 +271,9 @@ def test_changes_endpoint_returns_changed_rows_and_progress(client, people, rele
     item = release.items.get(key=PLATFORM_ITEM)
     item_services.item_set_status(item=item, status="done", by=people["engineer"], expected_version=1)
     other = release.items.exclude(pk=item.pk).last()
-    item_services.evidence_add_link(item=other, url="https://ci.example.com/1", by=people["manager"])
+    evidence_services.evidence_add_link(item=other, url="https://ci.example.com/1", by=people["manager"])
     commented = release.items.exclude(pk__in=[item.pk, other.pk]).first()
-    item_services.comment_add(item=commented, body="looked at it", by=people["manager"])
+    comment_services.comment_add(item=commented, body="looked at it", by=people["manager"])
     response, cursor = _poll(client, release, since)
     body = response.content.decode()
     assert response.status_code == 200
@@ -310,7 +312,7 @@ def test_changes_to_another_release_do_not_wake_this_page(client, people, releas
     client.force_login(people["auditor"])
     since = _page_cursor(client, release)
     other = release_create(template_version=_small_template(), service="other", version="1", by=people["manager"])
-    item_services.comment_add(item=other.items.first(), body="elsewhere", by=people["manager"])
+    comment_services.comment_add(item=other.items.first(), body="elsewhere", by=people["manager"])
     assert _poll(client, release, since)[0].status_code == 204
 
 
@@ -471,7 +473,7 @@ def test_links_must_be_http_or_https(client, people, release):
 
 def test_evidence_is_immutable(people, release):
     item = release.items.get(key=PLATFORM_ITEM)
-    evidence = item_services.evidence_add_note(item=item, text="first", by=people["engineer"])
+    evidence = evidence_services.evidence_add_note(item=item, text="first", by=people["engineer"])
     evidence.note = "changed"
     with pytest.raises(ValueError, match="immutable"):
         evidence.save()

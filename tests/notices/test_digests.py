@@ -8,12 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from checklists.models import Release, ReleaseItem
-from checklists.services import signoff
+from checklists.signoff import services as signoff
 from notices.digests import digest_for, digests_send
 from notices.models import Delivery, DigestLog, Event
 from notices.services import preference_set, webhook_create
 from tests.factories import seed_release
-from tests.signoff.conftest import approvers, complete_all  # noqa: F401 (fixture)
+from tests.factories import complete_all  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

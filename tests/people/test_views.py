@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from checklists.models import AuditEvent, Membership, Role, Team
 from checklists.services.items import item_assign
-from checklists.services.signoff import approval_decide, signoff_open
+from checklists.signoff.services import approval_decide, signoff_open
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ import random
 from tests.probes.catalogue_cases import CASES
 from tests.probes.probe_builders import container, deployment, hpa, namespace_obj, obj, pdb, pod_spec, service, snapshot
 
-from probes.exemptions import EXEMPT, EXEMPT_REASON
-from probes.snapshot import Snapshot
+from probes.engine.exemptions import EXEMPT, EXEMPT_REASON
+from probes.engine.snapshot import Snapshot
 
 NAMESPACES = ["shop", "team-a", "team-b", "team-c", "monitoring", "kube-system", "legacy", "default"]
 TIERS = ["web", "api", "worker", "batch"]

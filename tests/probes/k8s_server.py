@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from probes.kinds import KINDS, Kind
+from probes.engine.kinds import KINDS, Kind
 
 DEFAULT_TOKEN = "test-token"
 DEFAULT_VERSION = {"major": "1", "minor": "30", "gitVersion": "v1.30.4", "platform": "linux/amd64"}
@@ -60,7 +60,7 @@ class Request:
 class KubeApiServer:
     """Start with `start()` (or as a context manager); `url` is then http://127.0.0.1:PORT.
 
-    `objects` maps kind ids (see probes.kinds) to object dicts and may be replaced at any time. A
+    `objects` maps kind ids (see probes.engine.kinds) to object dicts and may be replaced at any time. A
     custom kind absent from `objects` answers 404, as when its CRD is not installed; a built-in
     kind absent from it lists empty.
     """

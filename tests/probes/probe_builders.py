@@ -1,10 +1,10 @@
 """Small builders for Kubernetes objects and snapshots, so each probe test states only what matters."""
 import copy
 
-from probes.base import Outcome
-from probes.evaluate import Binding, evaluate
-from probes.exemptions import EXEMPT, EXEMPT_REASON
-from probes.snapshot import Snapshot
+from probes.engine.outcome import Outcome
+from probes.engine.evaluate import Binding, evaluate
+from probes.engine.exemptions import EXEMPT, EXEMPT_REASON
+from probes.engine.snapshot import Snapshot
 
 NS = "shop"
 DELETE = object()

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from probes import registry
-from probes.base import CATALOGUE
-from probes.bindings import SEED_BINDINGS, BindingsError, kind_of, load_bindings, read_bindings
+from probes.engine import registry
+from probes.engine.outcome import CATALOGUE
+from probes.engine.bindings import SEED_BINDINGS, BindingsError, kind_of, load_bindings, read_bindings
 
 SEED = Path(__file__).resolve().parents[2] / "checklists" / "seed" / "production-readiness-checklist.md"
 
@@ -30,7 +30,7 @@ def test_each_check_decides_exactly_the_items_it_is_bound_to(kind):
 
 
 def test_more_than_half_of_the_built_in_template_is_decided_by_machine():
-    markdown = pytest.importorskip("checklists.markdown")
+    markdown = pytest.importorskip("checklists.checklist_markdown")
     checklist = markdown.parse(SEED.read_text(encoding="utf-8"))
     keys = [item.key for item, _ in checklist.walk_items()]
     bindings = read_bindings()
@@ -74,7 +74,7 @@ def test_bad_bindings_files_are_refused(tmp_path, text, message):
 
 
 def test_every_bound_key_is_an_item_of_the_seed_checklist():
-    markdown = pytest.importorskip("checklists.markdown", reason="the Markdown importer is not on this branch yet")
+    markdown = pytest.importorskip("checklists.checklist_markdown", reason="the Markdown importer is not on this branch yet")
     if not SEED.exists():
         pytest.skip("the seed checklist is not on this branch yet")
     checklist = markdown.parse(SEED.read_text(encoding="utf-8"))

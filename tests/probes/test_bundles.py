@@ -1,9 +1,9 @@
 """The good and bad app bundles: what a CI run over manifests reports."""
 from pathlib import Path
 
-from probes.evaluate import catalogue_bindings, evaluate
-from probes.formats import exit_code
-from probes.manifests import load_manifests
+from probes.engine.evaluate import catalogue_bindings, evaluate
+from probes.engine.formats import exit_code
+from probes.engine.manifests import load_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

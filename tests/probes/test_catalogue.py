@@ -3,9 +3,9 @@ import pytest
 from tests.probes.catalogue_cases import CASES, Case
 from tests.probes.probe_builders import exempt, run, snapshot
 
-from probes.base import CATALOGUE
-from probes.exemptions import EXEMPT_REASON
-from probes.objects import ref
+from probes.engine.outcome import CATALOGUE
+from probes.engine.exemptions import EXEMPT_REASON
+from probes.engine.objects import ref
 
 
 def _snap(case: Case, objects, server_version=None):

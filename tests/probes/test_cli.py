@@ -146,7 +146,7 @@ def test_cluster_source_with_release_records_an_error_run(workload_release, k8s_
 
 
 def test_cluster_source_evaluates_the_live_objects(workload_release, k8s_server):
-    from probes.manifests import load_manifests
+    from probes.engine.manifests import load_manifests
 
     k8s_server.objects = load_manifests(BUNDLES / "good").objects
     services.cluster_create(name="live", kubeconfig=k8s_server.kubeconfig())

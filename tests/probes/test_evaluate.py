@@ -2,9 +2,9 @@
 import pytest
 from tests.probes.probe_builders import deployment, run, snapshot
 
-from probes.base import CATALOGUE, Outcome, ParamsError, probe
-from probes.evaluate import Binding, catalogue_bindings, evaluate, kinds_needed
-from probes.kinds import KINDS
+from probes.engine.outcome import CATALOGUE, Outcome, ParamsError, probe
+from probes.engine.evaluate import Binding, catalogue_bindings, evaluate, kinds_needed
+from probes.engine.kinds import KINDS
 
 
 def test_unknown_probe_is_an_error_result():

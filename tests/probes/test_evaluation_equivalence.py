@@ -12,11 +12,11 @@ import pytest
 from tests.probes.generated import generated_snapshot
 from tests.probes.probe_builders import service
 
-from probes.catalogue.observability import SERVICE, SERVICEMONITOR, _monitor_selects, _service_index, _services_selected_by
-from probes.evaluate import Binding, catalogue_bindings, evaluate
-from probes.labels import LabelIndex, Requirement
-from probes.manifests import load_manifests
-from probes.objects import labels, namespace
+from probes.engine.catalogue.observability import SERVICE, SERVICEMONITOR, _monitor_selects, _service_index, _services_selected_by
+from probes.engine.evaluate import Binding, catalogue_bindings, evaluate
+from probes.engine.labels import LabelIndex, Requirement
+from probes.engine.manifests import load_manifests
+from probes.engine.objects import labels, namespace
 
 HERE = Path(__file__).parent
 BUNDLES = [HERE / "bundles/good", HERE / "bundles/bad", HERE / "fixtures/good-bundle", HERE / "fixtures/bad-bundle"]

@@ -5,10 +5,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from probes.base import Finding, Outcome
-from probes.evaluate import ProbeResultData, catalogue_bindings, evaluate
-from probes.formats import exit_code, render, to_json, to_junit, to_sarif, to_text
-from probes.manifests import load_manifests
+from probes.engine.outcome import Finding, Outcome
+from probes.engine.evaluate import ProbeResultData, catalogue_bindings, evaluate
+from probes.engine.formats import exit_code, render, to_json, to_junit, to_sarif, to_text
+from probes.engine.manifests import load_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from tests.probes.k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text, make_object
-from probes import live
+from probes import cluster_collector as live
 
 NODE, NS, POD = "v1/Node", "v1/Namespace", "v1/Pod"
 DEPLOY, HPA = "apps/v1/Deployment", "autoscaling/v2/HorizontalPodAutoscaler"

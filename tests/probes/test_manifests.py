@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from probes.manifests import ManifestError, load_manifests, load_texts
+from probes.engine.manifests import ManifestError, load_manifests, load_texts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -141,7 +141,7 @@ spec:
 
 @pytest.mark.parametrize("api_version, severity", [("extensions/v1beta1", "removed"), ("apps/v1beta2", "removed"), ("v1", "unknown"), ("apps/v2", "unknown")])
 def test_a_workload_with_a_removed_or_unknown_api_version_is_judged_and_fails_naming_it(tmp_path, api_version, severity):
-    from probes.evaluate import Binding, evaluate
+    from probes.engine.evaluate import Binding, evaluate
 
     path = write(tmp_path, "legacy.yaml", PRIVILEGED_LATEST.format(api_version=api_version))
     snap = load_manifests(path)
@@ -156,7 +156,7 @@ def test_a_workload_with_a_removed_or_unknown_api_version_is_judged_and_fails_na
 
 
 def test_aliased_removed_versions_are_reported_and_deprecated_ones_are_findings(tmp_path):
-    from probes.evaluate import Binding, evaluate
+    from probes.engine.evaluate import Binding, evaluate
 
     path = write(tmp_path, "old.yaml",
                  "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: api, namespace: shop}\nspec: {maxUnavailable: 1}\n"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from checklists.models import AuditEvent, Evidence, Release, ReleaseItem
 from probes import bundles, services
-from probes.manifests import load_manifests
+from probes.engine.manifests import load_manifests
 from probes.models import Cluster, ProbeResult, ProbeRun
 
 BUNDLES = Path(__file__).parent / "bundles"

@@ -11,7 +11,7 @@ import pytest
 
 from checklists.models import ReleaseItem
 from probes import services
-from probes.manifests import load_manifests
+from probes.engine.manifests import load_manifests
 from probes.models import ProbeResult, ProbeRun
 from probes.tasks import run_probes
 from tests.celery_workers import wait_for

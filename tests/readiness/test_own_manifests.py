@@ -5,8 +5,8 @@ Dapr, Kafka, the ingress controller) belong to the platform, not to this bundle.
 """
 from pathlib import Path
 
-from probes.evaluate import catalogue_bindings, evaluate
-from probes.manifests import load_manifests
+from probes.engine.evaluate import catalogue_bindings, evaluate
+from probes.engine.manifests import load_manifests
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "docker" / "k8s"
 APPLICATION_PROBES = {

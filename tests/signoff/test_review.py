@@ -6,9 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checklists.models import Approval, ReleaseItem, SignoffRequirement, Waiver
-from checklists.review import release_review
+from checklists.signoff.review import release_review
 from checklists.services import items as item_services
-from checklists.services import signoff, waivers
+from checklists.services import evidence as evidence_services
+from checklists.signoff import services as signoff, waivers
 from checklists.services.releases import release_create
 from checklists.services.templates import template_import
 from tests.factories import add_note
@@ -62,7 +63,7 @@ def test_what_changed_since_the_last_approval(people, ready_release):
     signoff.approval_decide(requirement=requirement, by=people["approver"], decision=Approval.Decision.APPROVED)
     assert release_review(release).changed_since_approval == []
     item = release.items.get(key=ITEM_KEY)
-    item_services.evidence_add_note(item=item, text="a new node list", by=people["manager"])
+    evidence_services.evidence_add_note(item=item, text="a new node list", by=people["manager"])
     changed = release_review(release).changed_since_approval
     assert [e.item.pk for e in changed] == [item.pk] and "added by manager" in changed[0].note
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from checklists.models import Approval, Release, ReleaseItem, Role
 from checklists.services import items as item_services
-from checklists.services import signoff
+from checklists.signoff import services as signoff
 from tests.factories import member
 from tests.factories import approve_all, change_item
 

@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from checklists.models import Approval, AuditEvent, Release, ReleaseItem, Role
-from checklists.services import signoff
-from checklists.services.signoff import SignoffError
+from checklists.signoff import services as signoff
+from checklists.signoff.services import SignoffError
 from tests.factories import member
 from tests.factories import approve_all, change_item
 

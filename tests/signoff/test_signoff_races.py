@@ -6,7 +6,8 @@ import pytest
 from django.db import connection, transaction
 
 from checklists.models import Approval, Release, ReleaseItem
-from checklists.services import items, signoff
+from checklists.services import items
+from checklists.signoff import services as signoff
 from tests.factories import approve_all
 
 pytestmark = pytest.mark.django_db(transaction=True)

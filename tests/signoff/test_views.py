@@ -3,7 +3,8 @@ import pytest
 from django.urls import reverse
 
 from checklists.models import Approval, Release, ReleaseItem, Report, Waiver
-from checklists.services import reports, signoff, waivers
+from checklists.signoff import services as signoff, waivers
+from reports import services as reports
 
 pytestmark = pytest.mark.django_db
 

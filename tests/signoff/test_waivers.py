@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from checklists.models import Approval, AuditEvent, Release, ReleaseItem, Waiver
-from checklists.services import signoff, waivers
-from checklists.services.waivers import WaiverError
+from checklists.signoff import services as signoff, waivers
+from checklists.signoff.waivers import WaiverError
 from checklists.tasks import expire_waivers
 from tests.factories import approve_all
 

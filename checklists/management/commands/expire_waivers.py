@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from checklists.services.waivers import waivers_expire_due
+from checklists.signoff.waivers import waivers_expire_due
 
 
 class Command(BaseCommand):

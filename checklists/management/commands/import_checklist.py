@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from checklists.markdown import ChecklistError
+from checklists.checklist_markdown import ChecklistError
 from checklists.services.templates import template_import
 from readiness import safe_yaml
 

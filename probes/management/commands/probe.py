@@ -16,10 +16,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from checklists.models import Release
-from probes import bundles, crypto, formats, live, services
-from probes.base import CATALOGUE, ParamsError
-from probes.evaluate import Binding, evaluate, kinds_needed
-from probes.manifests import ManifestError, load_manifests
+from probes import bundles, crypto, cluster_collector as live, services
+from probes.engine import formats
+from probes.engine.outcome import CATALOGUE, ParamsError
+from probes.engine.evaluate import Binding, evaluate, kinds_needed
+from probes.engine.manifests import ManifestError, load_manifests
 from probes.models import Cluster, ProbeRun, RunState
 from readiness import safe_yaml
 
@@ -118,7 +119,7 @@ class Command(BaseCommand):
 
             version = load_default_template().version
         items = version.items.exclude(probe_id="").order_by("order").values_list("key", "probe_id", "probe_params")
-        from probes.bindings import group
+        from probes.engine.bindings import group
 
         return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
 

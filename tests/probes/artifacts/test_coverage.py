@@ -1,7 +1,7 @@
 """Coverage reports written by coverage.py itself (Cobertura XML and JSON) from a run of a small module."""
 import pytest
 
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 
 @pytest.mark.parametrize("kind", ["xml-branch", "json-branch"])

@@ -1,7 +1,7 @@
 """Dockerfiles: stages, the user the image runs as, and pinned bases, with line numbers in findings."""
 from pathlib import Path
 
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 OURS = Path(__file__).resolve().parents[3] / "docker" / "Dockerfile"
 

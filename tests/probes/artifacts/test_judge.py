@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from probes.artifacts import ARTIFACT_CHECKS, FORMATS, UnknownCheck, judge_artifact
-from probes.base import ParamsError
+from probes.engine.artifacts import ARTIFACT_CHECKS, FORMATS, UnknownCheck, judge_artifact
+from probes.engine.outcome import ParamsError
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

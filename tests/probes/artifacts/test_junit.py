@@ -1,5 +1,5 @@
 """JUnit XML from pytest's own --junitxml, on a tiny suite run in the test setup."""
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 
 def test_a_passing_suite_passes_and_counts_what_ran(junit_passing):

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 
 def k6_summary(p95=212.4, rate=83.2, failed=0.002, count=24960, endpoint_p95=None):

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """GitHub Actions workflows: what runs on which events."""
 from pathlib import Path
 
-from probes.artifacts import judge_artifact
+from probes.engine.artifacts import judge_artifact
 
 CI = b"""name: CI
 on:

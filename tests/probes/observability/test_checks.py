@@ -1,9 +1,9 @@
 """Each collector over recorded answers, judged by its checks."""
 import pytest
 
-from probes.base import ParamsError
-from probes.observability import COLLECTOR_CHECKS, Endpoint, run_collector_check
-from tests.probes.observability import recorded
+from probes.engine.outcome import ParamsError
+from probes.engine.observability import COLLECTOR_CHECKS, Endpoint, run_collector_check
+from tests.probes.engine.observability import recorded
 
 
 def run(server, routes, kind, check, params=None, **endpoint):

@@ -1,9 +1,9 @@
 """The collectors' HTTP client against a loopback server: timeouts, auth, retries, garbage."""
 import pytest
 
-from probes.observability import Endpoint, run_collector_check
-from probes.observability.http import BadResponse, Client, EndpointError, EndpointUnauthorized, EndpointUnreachable
-from tests.probes.observability import recorded
+from probes.engine.observability import Endpoint, run_collector_check
+from probes.engine.observability.http import BadResponse, Client, EndpointError, EndpointUnauthorized, EndpointUnreachable
+from tests.probes.engine.observability import recorded
 
 
 def endpoint(server, **kwargs):

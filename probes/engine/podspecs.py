@@ -1,0 +1,223 @@
+"""Pod specs to judge: the templates of workloads and, on a live cluster, the running Pods.
+
+Templates say what the team asked for; running Pods add what admission changed: injected sidecars
+(daprd, istio-proxy) and LimitRange defaults. To keep findings readable a Pod is judged only on the
+containers its workload's template does not already hold, and only one Pod per workload.
+"""
+import re
+from dataclasses import dataclass
+
+from probes.engine.objects import annotations, dig, labels, name, namespace
+from probes.engine.scope import AppScope, app_namespaces, scope_key
+from probes.engine.snapshot import Snapshot
+
+DEPLOYMENT = "apps/v1/Deployment"
+STATEFULSET = "apps/v1/StatefulSet"
+DAEMONSET = "apps/v1/DaemonSet"
+CRONJOB = "batch/v1/CronJob"
+POD = "v1/Pod"
+REPLICASET = "apps/v1/ReplicaSet"
+LIMITRANGE = "v1/LimitRange"
+
+# Where each workload kind keeps its pod template.
+TEMPLATE_PATHS = {
+    DEPLOYMENT: "spec.template",
+    STATEFULSET: "spec.template",
+    DAEMONSET: "spec.template",
+    CRONJOB: "spec.jobTemplate.spec.template",
+}
+WORKLOADS = tuple(TEMPLATE_PATHS)
+# What a probe judging containers must ask the collector for.
+CONTAINER_KINDS = (*WORKLOADS, POD, REPLICASET, LIMITRANGE, "v1/Namespace")
+SERVICES = (DEPLOYMENT, STATEFULSET)  # long-running, replicated: what the seed calls "services"
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    object: str  # "namespace/Kind/name" of the workload or Pod
+    kind_id: str
+    obj: dict
+    namespace: str
+    path: str  # JSON path of the pod spec inside the object
+    spec: dict
+    labels: dict  # the pods' labels
+    annotations: dict  # the pods' annotations
+    running: bool = False
+    judged_on_template: frozenset = frozenset()  # container names already judged on the template
+
+
+@dataclass(frozen=True)
+class Container:
+    pod: PodSpec
+    spec: dict
+    path: str  # e.g. "spec.template.spec.containers[app]"
+    init: bool
+
+    @property
+    def name(self) -> str:
+        return self.spec.get("name", "")
+
+    def field(self, sub: str) -> str:
+        return f"{self.path}.{sub}"
+
+
+def workload_specs(snap: Snapshot, scope: AppScope, kinds=WORKLOADS) -> list[PodSpec]:
+    """The pod templates of workloads of `kinds` in application namespaces (a new list each call)."""
+    key = ("workload_specs", scope_key(scope), tuple(kinds))
+    return list(snap.memo(key, lambda: _workload_specs(snap, scope, kinds)))
+
+
+def _workload_specs(snap: Snapshot, scope: AppScope, kinds) -> list[PodSpec]:
+    chosen = app_namespaces(snap, scope)
+    specs = []
+    for kind_id in kinds:
+        for obj in snap.of(kind_id):
+            if namespace(obj) in chosen:
+                specs.append(_template_spec(kind_id, obj))
+    return specs
+
+
+def _template_spec(kind_id: str, obj: dict) -> PodSpec:
+    path = TEMPLATE_PATHS[kind_id]
+    template = dig(obj, path, {}) or {}
+    return PodSpec(
+        object=f"{namespace(obj)}/{kind_id.rsplit('/', 1)[-1]}/{name(obj)}",
+        kind_id=kind_id,
+        obj=obj,
+        namespace=namespace(obj),
+        path=f"{path}.spec",
+        spec=template.get("spec") or {},
+        labels=(template.get("metadata") or {}).get("labels") or {},
+        annotations=(template.get("metadata") or {}).get("annotations") or {},
+    )
+
+
+def pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
+    """Every workload template in application namespaces, plus running Pods when the snapshot is live.
+
+    A dozen container probes judge the same specs: they are worked out once per snapshot and scope.
+    """
+    return list(snap.memo(("pod_specs", scope_key(scope)), lambda: _pod_specs(snap, scope)))
+
+
+def _pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
+    templates = workload_specs(snap, scope)
+    if not snap.live and not snap.of(POD):
+        return templates
+    by_workload = {t.object: t for t in templates}
+    chosen = app_namespaces(snap, scope)
+    owners = snapshot_owners(snap)
+    seen_owners: set[str] = set()
+    running = []
+    for pod in sorted(snap.of(POD), key=name):
+        if namespace(pod) not in chosen or dig(pod, "status.phase") in ("Succeeded", "Failed"):
+            continue
+        owner = owners.workload(pod)
+        if owner is not None:
+            if owner in seen_owners:
+                continue
+            seen_owners.add(owner)
+        template = by_workload.get(owner) if owner else None
+        judged = frozenset(c.get("name") for c in template.spec.get("containers", [])) if template else frozenset()
+        judged |= frozenset(c.get("name") for c in template.spec.get("initContainers", [])) if template else frozenset()
+        running.append(
+            PodSpec(
+                object=f"{namespace(pod)}/Pod/{name(pod)}",
+                kind_id=POD,
+                obj=pod,
+                namespace=namespace(pod),
+                path="spec",
+                spec=pod.get("spec") or {},
+                labels=labels(pod),
+                annotations=annotations(pod),
+                running=True,
+                judged_on_template=judged,
+            )
+        )
+    return templates + running
+
+
+def snapshot_owners(snap: Snapshot) -> "Owners":
+    """The snapshot's Owners, built once and shared by every probe and exemption that asks."""
+    return snap.memo("owners", lambda: Owners(snap))
+
+
+class Owners:
+    """Finds the workload that owns a Pod, following ReplicaSets and Jobs.
+
+    Built once per snapshot pass: looking owners up per Pod in lists would make a 10,000-pod
+    cluster quadratic.
+    """
+
+    def __init__(self, snap: Snapshot):
+        self.replicasets = {(namespace(r), name(r)): _controller(r) for r in snap.of(REPLICASET)}
+        self.cronjobs = {(namespace(c), name(c)) for c in snap.of(CRONJOB)}
+
+    def workload(self, pod: dict) -> str | None:
+        """"namespace/Kind/name" of the Pod's workload, or None for a bare Pod."""
+        ns = namespace(pod)
+        owner = _controller(pod)
+        if owner is None:
+            return None
+        kind, owner_name = owner.get("kind"), owner.get("name", "")
+        if kind == "ReplicaSet":
+            parent = self.replicasets.get((ns, owner_name))
+            if parent is not None:
+                return f"{ns}/{parent.get('kind')}/{parent.get('name')}"
+            # Without the ReplicaSet, its name is "<deployment>-<pod-template-hash>".
+            template_hash = labels(pod).get("pod-template-hash")
+            if template_hash and owner_name.endswith(f"-{template_hash}"):
+                return f"{ns}/Deployment/{owner_name[: -len(template_hash) - 1]}"
+        if kind == "Job":
+            # Jobs made by a CronJob are named "<cronjob>-<scheduled minute>".
+            cronjob = re.sub(r"-\d+$", "", owner_name)
+            if (ns, cronjob) in self.cronjobs:
+                return f"{ns}/CronJob/{cronjob}"
+        return f"{ns}/{kind}/{owner_name}"
+
+
+def _controller(obj: dict) -> dict | None:
+    owners = obj.get("metadata", {}).get("ownerReferences") or []
+    return next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+
+
+def containers(pod: PodSpec, *, init: bool = True) -> list[Container]:
+    """The containers to judge; on a running Pod only those its template does not already show."""
+    found = []
+    groups = [("containers", False)] + ([("initContainers", True)] if init else [])
+    for key, is_init in groups:
+        for spec in pod.spec.get(key) or []:
+            if spec.get("name") in pod.judged_on_template:
+                continue
+            found.append(Container(pod, spec, f"{pod.path}.{key}[{spec.get('name', '?')}]", is_init))
+    return found
+
+
+def replicas(obj: dict) -> int:
+    """spec.replicas, which the API defaults to 1 when it is left out."""
+    value = dig(obj, "spec.replicas")
+    return 1 if value is None else int(value)
+
+
+def limit_range_defaults(snap: Snapshot, ns: str) -> dict[str, set[str]]:
+    """Resources a namespace's LimitRanges fill in for containers: {"requests": {...}, "limits": {...}}.
+
+    A LimitRange `default` sets limits and, without `defaultRequest`, the requests too.
+    """
+    filled = {"requests": set(), "limits": set()}
+    for limit_range in snap.of(LIMITRANGE):
+        if namespace(limit_range) != ns:
+            continue
+        for limit in dig(limit_range, "spec.limits", []) or []:
+            if limit.get("type", "Container") != "Container":
+                continue
+            filled["limits"].update((limit.get("default") or {}).keys())
+            filled["requests"].update((limit.get("defaultRequest") or limit.get("default") or {}).keys())
+    return filled
+
+
+def namespaces_with_pods(snap: Snapshot, scope: AppScope) -> list[str]:
+    """Application namespaces that run something: a namespace without pods has nothing to protect."""
+    chosen = app_namespaces(snap, scope)
+    running = snap.memo("namespaces_running", lambda: {namespace(o) for kind_id in (*WORKLOADS, POD) for o in snap.of(kind_id)})
+    return sorted(chosen & running)
