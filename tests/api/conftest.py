@@ -62,14 +62,14 @@ def api_as(client, secrets):
     return make
 
 
-from tests.signoff.conftest import approvers  # noqa: E402,F401,F811 (the fixture: one approver per requirement)
+from tests.factories import approvers  # noqa: E402,F401,F811 (the fixture: one approver per requirement)
 
 
 @pytest.fixture
 def approved_release(release, people, approvers):
     """The seed release with every item done and every requirement approved."""
     from checklists.services import signoff
-    from tests.signoff.conftest import approve_all, complete_all
+    from tests.factories import approve_all, complete_all
 
     complete_all(release)
     signoff.signoff_open(release=release, by=people["manager"])

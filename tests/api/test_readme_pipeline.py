@@ -57,7 +57,7 @@ def test_the_readme_pipeline_runs_as_written(live_server, workers, broker, peopl
     from api.services import service_token_create
     from checklists.seed import load_default_template
     from checklists.services import signoff
-    from tests.signoff.conftest import approve_all, complete_all
+    from tests.factories import approve_all, complete_all
 
     assert len(SH) == 5, "the README's pipeline steps: create, evidence, bulk, probes, gate"
     # The worker stores and reads uploads where this process does.
