@@ -62,7 +62,7 @@ def api_as(client, secrets):
     return make
 
 
-from tests.factories import approvers  # noqa: E402,F401,F811 (the fixture: one approver per requirement)
+
 
 
 @pytest.fixture

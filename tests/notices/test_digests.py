@@ -13,7 +13,7 @@ from notices.digests import digest_for, digests_send
 from notices.models import Delivery, DigestLog, Event
 from notices.services import preference_set, webhook_create
 from tests.factories import seed_release
-from tests.factories import approvers, complete_all  # noqa: F401 (fixture)
+from tests.factories import complete_all  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from checklists.models import ReleaseItem
 from checklists.services import signoff, waivers
 from notices.digests import waiver_reminders_send
 from notices.models import Delivery, Event, Notice
-from tests.factories import approve_all, approvers, change_item, complete_all  # noqa: F401 (fixture)
+from tests.factories import approve_all, change_item, complete_all  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
