@@ -22,7 +22,7 @@ def down_app():
     app = Celery("down", broker=f"redis://127.0.0.1:{free_port()}/0", set_as_current=False)
     app.conf.broker_connection_timeout = 1
 
-    @app.task(name="down.run_probes")
+    @app.task(name="down.run_probes", shared=False)
     def run_probes(run_id):  # never runs: the message cannot be sent
         raise AssertionError("sent to a broker that is down")
 
