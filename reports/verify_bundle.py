@@ -298,6 +298,9 @@ def _args(argv: list) -> tuple:
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            sys.exit(0)
         if arg == "--public-key" and rest:
             key_file = rest.pop(0)
         elif arg.startswith("--public-key="):
