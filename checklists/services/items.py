@@ -75,7 +75,7 @@ def _change(*, item: ReleaseItem, by, expected_version: int, field: str, value, 
     permissions.require_change(by, item)
     with transaction.atomic():
         # Read the row as it is now (not as the caller read it) so `before` and a conflict are exact.
-        current = (ReleaseItem.objects.select_for_update(of=("self",))
+        current = (ReleaseItem.objects.select_for_update(no_key=True, of=("self",))
                    .select_related("changed_by", "assignee", "owner_team").get(pk=item.pk))
         if current.version != expected_version:
             current.release = item.release
@@ -166,7 +166,7 @@ def items_bulk_update(*, release, versions: dict[int, int], by, owner_team=KEEP,
         raise ItemError("There are no items to change.")
     result = BulkResult(changed=[], unchanged=[], conflicts=[])
     with transaction.atomic():
-        rows = list(ReleaseItem.objects.select_for_update(of=("self",))
+        rows = list(ReleaseItem.objects.select_for_update(no_key=True, of=("self",))
                     .select_related("changed_by", "assignee", "owner_team")
                     .filter(release=release, pk__in=versions).order_by("pk"))
         if len(rows) != len(versions):

@@ -56,10 +56,10 @@ def test_dashboard_query_count_does_not_grow_with_releases(client, django_assert
 
 # Release page for an engineer, per request: session, user, roles, team ids (4); the release (1);
 # sections and per-section counts (2); the items with owner, assignee and evidence/comment counts as
-# subqueries (1); blocking/overdue counts (1); teams and assignees for the filters (2). Nothing here
-# is per item. The included sign-off and probe panels are stubs today; when they read data they
+# subqueries (1) and their count for the pagination (1); blocking/overdue counts (1); teams and
+# assignees for the filters (2). Nothing here is per item. The included sign-off and probe panels are stubs today; when they read data they
 # bring their own fixed cost and this number moves with them.
-RELEASE_PAGE_QUERIES = 11
+RELEASE_PAGE_QUERIES = 12
 
 
 def test_release_page_query_count_does_not_grow_with_items(client, django_assert_max_num_queries, people):
@@ -76,6 +76,22 @@ def test_release_page_query_count_does_not_grow_with_items(client, django_assert
         with django_assert_max_num_queries(RELEASE_PAGE_QUERIES):
             response = client.get(reverse("release-detail", args=[release.pk]))
         assert response.content.count(b'class="item-row') == rows
+
+
+def test_release_page_shows_a_page_of_rows_whatever_the_release_size(client, settings, people):
+    settings.READINESS_RELEASE_PAGE_ITEMS = 50
+    release = seed_release(manager=people["manager"])  # 211 items
+    client.force_login(people["manager"])
+    url = reverse("release-detail", args=[release.pk])
+    first = client.get(url).content.decode()
+    assert first.count('class="item-row') == 50 and "Page 1 of 5" in first
+    assert 'href="?page=2" rel="next"' in first
+    last = client.get(url, {"page": 5}).content.decode()
+    assert last.count('class="item-row') == 11 and 'rel="next"' not in last
+    # Filters are kept across pages; a page past the end shows the last one.
+    filtered = client.get(url, {"status": "open", "page": 2}).content.decode()
+    assert 'href="?status=open&amp;page=3"' in filtered
+    assert client.get(url, {"page": 99}).content.decode().count('class="item-row') == 11
 
 
 def test_dashboard_filters_and_search(client, people, release, seed_teams):
