@@ -3,6 +3,14 @@
 Each event stores the SHA-256 of its own canonical content together with the previous event's hash,
 so altering, inserting or deleting a row breaks every link after it. Writers serialise on a
 transaction-scoped advisory lock so two concurrent events never share a predecessor.
+
+Lock order, the same in every transaction that writes an event: the rows it changes (items, runs,
+waivers), then the release row, then the advisory lock, held until COMMIT. `record` itself takes the
+event's release row before the advisory lock, so a writer that did not lock the release first still
+keeps the order. Row locks are FOR NO KEY UPDATE (`select_for_update(no_key=True)`): the foreign-key
+checks PostgreSQL runs at COMMIT take KEY SHARE on the rows referenced (a new probe run's release, a
+comment's item), which FOR UPDATE would block while this transaction holds the advisory lock that the
+blocking one waits for: a deadlock. NO KEY UPDATE still serialises writers of the same row.
 """
 import hashlib
 import json
@@ -13,9 +21,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from checklists.models import AuditEvent
+from checklists.models import AuditEvent, Release
 
 GENESIS = "0" * 64
+_RELEASE_TABLE = Release._meta.db_table
 _LOCK_ID = 0x72656164  # arbitrary constant naming the audit-chain lock
 # How the change arrived, merged into every event's `after` while set (the API sets
 # {"via": "api", "token": name}), so the services need not know who called them.
@@ -52,10 +61,22 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def record(action: str, *, actor, obj, before=None, after=None, release=None) -> AuditEvent:
-    """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries."""
+    """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries.
+
+    Takes the event's release row (FOR NO KEY UPDATE) and then the chain's advisory lock, in that
+    order and in one statement, both held until the transaction ends (see the module docstring).
+    """
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+            release_id = release.pk if release is not None else None
+            if release_id is None:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+            else:
+                # The aggregate completes (the row is locked) before the outer row asks for the lock.
+                cursor.execute(
+                    f"SELECT pg_advisory_xact_lock(%s) FROM (SELECT count(*) FROM (SELECT 1 FROM "
+                    f"{_RELEASE_TABLE} WHERE id = %s FOR NO KEY UPDATE) AS release_row) AS locked",
+                    [_LOCK_ID, release_id])
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             created_at=timezone.now(),

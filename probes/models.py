@@ -112,7 +112,8 @@ class ProbeResult(models.Model):
     probe_id = models.CharField(max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices)
     summary = models.CharField(max_length=500)
-    findings = models.JSONField(default=list, blank=True)
+    findings = models.JSONField(default=list, blank=True)  # at most READINESS_FINDINGS_PER_PROBE of them
+    findings_total = models.PositiveIntegerField(default=0)  # how many the probe found, stored or not
     exempted = models.JSONField(default=list, blank=True)
     observed = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -127,3 +128,8 @@ class ProbeResult(models.Model):
 
     def __str__(self):
         return f"{self.probe_id} {self.status} for {self.item_key}"
+
+    @property
+    def findings_omitted(self) -> int:
+        """Findings the probe reported beyond what the run stored (the caps in probes.services)."""
+        return max(self.findings_total - len(self.findings), 0)

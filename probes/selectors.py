@@ -28,20 +28,29 @@ class ProbeGroup:
     probe_id: str
     status: str
     summary: str
-    findings: list = field(default_factory=list)
+    findings: list = field(default_factory=list)  # the ones shown
     exempted: list = field(default_factory=list)
     items: list = field(default_factory=list)
+    findings_total: int = 0  # found by the probe: stored, shown or not
+
+    @property
+    def more(self) -> int:
+        """Findings not shown here: beyond the run's storage caps or the page's own limit."""
+        return max(self.findings_total - len(self.findings), 0)
 
 
-def results_by_probe(run: ProbeRun) -> list[ProbeGroup]:
-    """The run's results grouped per probe, failures first. One query."""
+def results_by_probe(run: ProbeRun, *, findings_per_probe: int | None = None) -> list[ProbeGroup]:
+    """The run's results grouped per probe, failures first, each showing at most `findings_per_probe`
+    findings (all that were stored when None). One query."""
     groups: dict[tuple[str, str], ProbeGroup] = {}
     for result in run.results.select_related("item").order_by("probe_id", "item_key"):
         key = (result.probe_id, result.summary)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = ProbeGroup(result.probe_id, result.status, result.summary,
-                                             result.findings, result.exempted)
+            shown = result.findings if findings_per_probe is None else result.findings[:findings_per_probe]
+            group = groups[key] = ProbeGroup(result.probe_id, result.status, result.summary, shown,
+                                             result.exempted,
+                                             findings_total=max(result.findings_total, len(result.findings)))
         group.items.append(result.item or result.item_key)
     order = {"fail": 0, "error": 1, "pass": 2, "skip": 3}
     return sorted(groups.values(), key=lambda g: (order.get(g.status, 9), g.probe_id))

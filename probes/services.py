@@ -223,7 +223,7 @@ def _finish_error(run: ProbeRun, message: str, exc: live.CollectError | None) ->
     if exc is not None:
         _update_cluster(run, exc)
     with transaction.atomic():
-        locked = ProbeRun.objects.select_for_update().get(pk=run.pk)
+        locked = ProbeRun.objects.select_for_update(no_key=True).get(pk=run.pk)
         if locked.state != RunState.RUNNING:
             return locked
         locked.state, locked.message, locked.finished_at = RunState.ERROR, message, timezone.now()
@@ -245,24 +245,60 @@ def _audit_failed(run: ProbeRun) -> None:
 
 def result_json(result: ProbeResult) -> str:
     """The canonical JSON of a stored result: what its evidence's SHA-256 is computed over."""
-    return canonical_json({
+    content = {
         "run": result.run_id, "item_key": result.item_key, "probe_id": result.probe_id,
         "status": result.status, "summary": result.summary, "findings": result.findings,
         "exempted": result.exempted, "observed": result.observed,
-    })
+    }
+    if result.findings_omitted:  # only then: results stored before the caps keep their hashes
+        content["findings_total"] = result.findings_total
+    return canonical_json(content)
+
+
+FIELD_MAX = 500  # characters of one finding field (object, field, message, source) that are stored
+OBSERVED_MAX_BYTES = 64 * 1024  # a probe's observed data larger than this is summarised, not stored
+
+
+def _clip(value, limit: int = FIELD_MAX):
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
 
 
 def _finding(finding) -> dict:
-    data = finding.as_dict()
+    data = {key: _clip(value) for key, value in finding.as_dict().items()}
     if finding.source:
-        data["source"], data["line"] = finding.source, finding.line
+        data["source"], data["line"] = _clip(finding.source), finding.line
     return data
+
+
+@dataclass
+class FindingsBudget:
+    """What a run stores of its findings: at most `per_probe` per result and `per_run` in all; the rest
+    is counted (ProbeResult.findings_total) and shown as "and N more". A run over ten thousand objects
+    can find as many faults, and every page, report and evidence hash carries what was stored."""
+
+    per_probe: int
+    per_run: int
+
+    def take(self, findings: list) -> list:
+        kept = findings[: max(0, min(self.per_probe, self.per_run))]
+        self.per_run -= len(kept)
+        return kept
+
+
+def _observed(observed: dict) -> dict:
+    text = canonical_json(observed)
+    if len(text.encode()) <= OBSERVED_MAX_BYTES:
+        return json.loads(text)
+    return {"truncated": f"the observed data ({len(text.encode()):,} bytes) is larger than "
+                         f"{OBSERVED_MAX_BYTES // 1024} KB and was not stored"}
 
 
 def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: str = "") -> ProbeRun:
     """Store every result, evidence and item change of the run in one transaction."""
     with transaction.atomic():
-        locked = ProbeRun.objects.select_for_update(of=("self",)).select_related("release").get(pk=run.pk)
+        locked = ProbeRun.objects.select_for_update(no_key=True, of=("self",)).select_related("release").get(pk=run.pk)
         if locked.state != RunState.RUNNING:  # another delivery of the task finished it first
             return locked
         release = locked.release
@@ -270,18 +306,21 @@ def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: 
         if release is not None:
             # Every item row, then the release row, before the first audit event: the order a person's
             # item change and a sign-off step take them too (see lock_release_for_item_change).
-            items = {i.key: i for i in release.items.select_for_update().order_by("pk")}
+            items = {i.key: i for i in release.items.select_for_update(no_key=True).order_by("pk")}
             release = lock_release_for_item_change(release.pk)
         rows = []
+        budget = FindingsBudget(settings.READINESS_FINDINGS_PER_PROBE, settings.READINESS_FINDINGS_PER_RUN)
         for data in results:
             # JSON round trip: what the evidence hash covers is exactly what the database holds.
-            findings = json.loads(canonical_json([_finding(f) for f in data.outcome.findings]))
-            observed = json.loads(canonical_json(data.outcome.observed))
+            kept = budget.take(data.outcome.findings)
+            findings = json.loads(canonical_json([_finding(f) for f in kept]))
+            observed = _observed(data.outcome.observed)
+            exempted = [_clip(str(e)) for e in list(data.outcome.exempted)[: settings.READINESS_FINDINGS_PER_PROBE]]
             for key in data.items:
                 rows.append(ProbeResult(
                     run=locked, item=items.get(key), item_key=key, probe_id=data.probe_id,
                     status=data.status, summary=data.outcome.summary[:500], findings=findings,
-                    exempted=list(data.outcome.exempted), observed=observed))
+                    findings_total=len(data.outcome.findings), exempted=exempted, observed=observed))
         ProbeResult.objects.bulk_create(rows)
         counts = {s: 0 for s in ProbeResult.Status.values}
         changed = conflicts = 0

@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +14,9 @@ from probes import crypto, cluster_collector as live, selectors, services
 from probes.forms import ClusterForm, RunProbesForm
 from probes.models import Cluster
 from readiness import jobs
+
+PANEL_FINDINGS = 5  # findings per probe in the release's probe panel
+RUN_PROBES_PER_PAGE = 20  # probes per page of a run's results (each with its stored findings)
 
 
 def _clusters_visible(user) -> None:
@@ -113,8 +117,8 @@ def run_detail(request, pk, run_pk):
     template = "probes/run_detail.html"
     if request.htmx:
         template += "#run"
-    return render(request, template, {"run": run, "release": run.release,
-                                      "groups": selectors.results_by_probe(run)})
+    page = Paginator(selectors.results_by_probe(run), RUN_PROBES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, template, {"run": run, "release": run.release, "groups": page.object_list, "page": page})
 
 
 def _panel_context(request, release, form) -> dict:
@@ -122,7 +126,9 @@ def _panel_context(request, release, form) -> dict:
     latest = runs[0] if runs else None
     return {
         "release": release, "runs": runs, "latest": latest, "form": form,
-        "groups": selectors.results_by_probe(latest) if latest else [],
+        # The release page loads this panel on every visit: a few findings per probe, the rest on the run's page.
+        "groups": selectors.results_by_probe(latest, findings_per_probe=PANEL_FINDINGS) if latest else [],
+        "run_link": reverse("probes:run-detail", args=[release.pk, latest.pk]) if latest else "",
         "can_run": can_run_probes(request.user, release),
         "has_clusters": Cluster.objects.exists(),
         # Where "Run probes" returns: the page the form is on (the release page embeds this panel).

@@ -145,7 +145,7 @@ def job_claim(kind: JobKind, pk: int):
 def job_fail(kind: JobKind, pk: int, message: str):
     """End unfinished row `pk` as failed with `message`, audited. No-op (None) on a finished row."""
     with transaction.atomic():
-        row = kind.model.objects.select_for_update().filter(pk=pk, state__in=kind.open_states).first()
+        row = kind.model.objects.select_for_update(no_key=True).filter(pk=pk, state__in=kind.open_states).first()
         if row is None:
             return None
         row.state, row.finished_at = kind.failed_state, timezone.now()

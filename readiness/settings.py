@@ -275,6 +275,9 @@ READINESS_YAML_MAX_ALIAS_NODES = env_int("READINESS_YAML_MAX_ALIAS_NODES", 10000
 READINESS_API_RATE_PER_TOKEN = env_int("READINESS_API_RATE_PER_TOKEN", 600)
 READINESS_API_RATE_ANONYMOUS = env_int("READINESS_API_RATE_ANONYMOUS", 60)
 READINESS_API_RATE_WINDOW_SECONDS = env_int("READINESS_API_RATE_WINDOW_SECONDS", 60)
+# Findings a probe run stores: per probe and in all (the rest is counted and shown as "and N more").
+READINESS_FINDINGS_PER_PROBE = env_int("READINESS_FINDINGS_PER_PROBE", 100)
+READINESS_FINDINGS_PER_RUN = env_int("READINESS_FINDINGS_PER_RUN", 2000)
 READINESS_DEFAULT_TEMPLATE = "Production Readiness Checklist"
 # Checklist imports: a release copies every item, so a template's size bounds every release page.
 READINESS_CHECKLIST_MAX_ITEMS = env_int("READINESS_CHECKLIST_MAX_ITEMS", 5000)
@@ -282,6 +285,8 @@ READINESS_CHECKLIST_MAX_DEPTH = env_int("READINESS_CHECKLIST_MAX_DEPTH", 8)
 # The audit chain's head, signed, is appended to this file (one JSON line per checkpoint) as well as
 # written to the log; verify_audit compares the chain against it. Empty: the log only.
 READINESS_AUDIT_ANCHOR_FILE = env_str("READINESS_AUDIT_ANCHOR_FILE") or ""
+# Rows per page of a release (sections show the progress of all their items on every page).
+READINESS_RELEASE_PAGE_ITEMS = env_int("READINESS_RELEASE_PAGE_ITEMS", 300)
 
 # Notifications: SMTP in production (EMAIL_HOST...), the console with DEBUG or when EMAIL_BACKEND says so.
 EMAIL_BACKEND_PATH = env_str("EMAIL_BACKEND") or (

@@ -166,7 +166,7 @@ def report_request(*, release: Release, fmt: str, by) -> tuple[Report, bool]:
         raise ReportError(f"Unknown report format {fmt!r}: use pdf, json or md.")
     with transaction.atomic():
         # The release row lock serialises two clicks of the same button.
-        Release.objects.select_for_update().filter(pk=release.pk).first()
+        Release.objects.select_for_update(no_key=True).filter(pk=release.pk).first()
         pending = release.reports.filter(state=Report.State.PENDING, format=fmt, requested_by=by).first()
         if pending is not None:
             return pending, False
@@ -203,7 +203,7 @@ def report_fill(*, report_id: int) -> Report | None:
     export = report_render(release=report.release, fmt=report.format, by=report.requested_by,
                            requested_at=report.created_at)
     with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
+        locked = Report.objects.select_for_update(no_key=True).get(pk=report.pk)
         if locked.state != Report.State.PENDING:  # another delivery finished it first
             return locked
         locked.release = report.release

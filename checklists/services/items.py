@@ -168,7 +168,7 @@ def items_change(*, items: list[ReleaseItem], changes: dict, by, versions: dict[
         for item in items:
             permissions.require_change(by, item)
     with transaction.atomic():
-        rows = list(ReleaseItem.objects.select_for_update(of=("self",))
+        rows = list(ReleaseItem.objects.select_for_update(no_key=True, of=("self",))
                     .select_related("changed_by", "assignee", "owner_team")
                     .filter(pk__in=[item.pk for item in items]).order_by("pk"))
         release = signoff.lock_release_for_item_change(items[0].release_id)

@@ -36,7 +36,7 @@ def template_import(*, data: bytes, name: str | None = None, source_name: str = 
     digest = hashlib.sha256(data + canonical_json(metadata).encode()).hexdigest()
     with transaction.atomic():
         template, _ = ChecklistTemplate.objects.get_or_create(name=template_name)
-        template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
+        template = ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=template.pk)
         existing = template.versions.filter(source_sha256=digest).first()
         if existing:
             return ImportResult(existing, False, existing.items.count(), existing.sections.count())

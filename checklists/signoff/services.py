@@ -173,7 +173,7 @@ def _validate_requirement(release, *, name, role, team, sections, exclude_pk=Non
 
 @transaction.atomic
 def requirement_create(*, release: Release, by, name: str, role: str = "", team=None, sections=()) -> SignoffRequirement:
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = Release.objects.select_for_update(no_key=True).get(pk=release.pk)
     _require_manager(release, by)
     name = _validate_requirement(release, name=name, role=role, team=team, sections=sections)
     last = release.requirements.order_by("-order").values_list("order", flat=True).first()
@@ -189,7 +189,7 @@ def requirement_create(*, release: Release, by, name: str, role: str = "", team=
 @transaction.atomic
 def requirement_update(*, requirement: SignoffRequirement, by, name: str, role: str = "", team=None,
                        sections=()) -> SignoffRequirement:
-    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    release = Release.objects.select_for_update(no_key=True).get(pk=requirement.release_id)
     _require_manager(release, by)
     name = _validate_requirement(release, name=name, role=role, team=team, sections=sections,
                                  exclude_pk=requirement.pk)
@@ -207,7 +207,7 @@ def requirement_update(*, requirement: SignoffRequirement, by, name: str, role: 
 
 @transaction.atomic
 def requirement_delete(*, requirement: SignoffRequirement, by) -> None:
-    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    release = Release.objects.select_for_update(no_key=True).get(pk=requirement.release_id)
     _require_manager(release, by)
     _require_admin_for_template(requirement, by, "removes")
     if requirement.approvals.exists():
@@ -246,7 +246,7 @@ def signoff_open(*, release: Release, by) -> Release:
     """Ask the approvers to decide. Refused with the full list of blockers while any remain."""
     from checklists.services import notifications
 
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = Release.objects.select_for_update(no_key=True).get(pk=release.pk)
     _require_manager(release, by)
     if release.state not in OPENABLE_STATES:
         raise SignoffError(f"Sign-off cannot be opened on a release that is {release.get_state_display().lower()}.")
@@ -387,7 +387,7 @@ def approval_decide(*, requirement: SignoffRequirement, by, decision: str, comme
     """Approve or reject one requirement. The approval records the hash of the release state it saw."""
     from checklists.services import notifications
 
-    release = Release.objects.select_for_update().get(pk=requirement.release_id)
+    release = Release.objects.select_for_update(no_key=True).get(pk=requirement.release_id)
     requirement.release = release
     if decision not in Approval.Decision.values:
         raise SignoffError("A decision is either approved or rejected.")
@@ -450,7 +450,7 @@ def _supersede(approvals, *, reason: str, by, release: Release) -> int:
 @transaction.atomic
 def signoff_reopen(*, release: Release, by, reason: str = "") -> Release:
     """Take a rejected (or approved) release back to work: every live decision is superseded."""
-    release = Release.objects.select_for_update().get(pk=release.pk)
+    release = Release.objects.select_for_update(no_key=True).get(pk=release.pk)
     _require_manager(release, by)
     if release.state not in (Release.State.REJECTED, Release.State.APPROVED, Release.State.AWAITING_SIGNOFF):
         raise SignoffError("Only a release in sign-off can be reopened.")
@@ -468,8 +468,9 @@ def lock_release_for_item_change(release_id: int) -> Release:
     lock (which `record` holds until commit). Sign-off steps take the release, then the audit lock; an
     item change that recorded first and locked the release afterwards would deadlock with them. And a
     decision committed while the change waited here is then seen, and superseded, by on_items_changed.
+    FOR NO KEY UPDATE, as every row lock of a writer: see checklists.audit for why not FOR UPDATE.
     """
-    return Release.objects.select_for_update().get(pk=release_id)
+    return Release.objects.select_for_update(no_key=True).get(pk=release_id)
 
 
 def _voided(items, live: list[Approval], release: Release) -> tuple[list[Approval], bool]:

@@ -28,7 +28,7 @@ def _snapshot(waiver: Waiver) -> dict:
 
 
 def _locked_item(item_pk: int) -> ReleaseItem:
-    return ReleaseItem.objects.select_for_update().select_related("release").get(pk=item_pk)
+    return ReleaseItem.objects.select_for_update(no_key=True).select_related("release").get(pk=item_pk)
 
 
 def _set_item_status(item: ReleaseItem, status: str, *, by, source: str, reason: str) -> None:
@@ -63,7 +63,7 @@ def waiver_request(*, item: ReleaseItem, by, justification: str, expires_on: dat
 def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiver:
     from checklists.services import notifications
 
-    waiver = Waiver.objects.select_for_update().select_related("item__release").get(pk=waiver.pk)
+    waiver = Waiver.objects.select_for_update(no_key=True).select_related("item__release").get(pk=waiver.pk)
     if not permissions.can_decide_waiver(by, waiver):
         raise PermissionDenied("A waiver is decided by the release's manager or an approver, not its requester.")
     if waiver.state != Waiver.State.REQUESTED:
@@ -118,7 +118,7 @@ def _restore(waiver: Waiver, *, by, state: str, reason: str, source: str) -> Wai
 
 @transaction.atomic
 def waiver_revoke(*, waiver: Waiver, by) -> Waiver:
-    waiver = Waiver.objects.select_for_update().select_related("item__release").get(pk=waiver.pk)
+    waiver = Waiver.objects.select_for_update(no_key=True).select_related("item__release").get(pk=waiver.pk)
     if not permissions.can_revoke_waiver(by, waiver):
         raise PermissionDenied("Only the release's manager revokes a waiver.")
     if waiver.state not in (Waiver.State.GRANTED, Waiver.State.REQUESTED):
@@ -131,7 +131,7 @@ def waiver_expire(*, waiver_id: int, today=None) -> bool:
     """Expire one granted waiver whose date has come. Safe to run twice: returns False if nothing to do."""
     today = today or timezone.localdate()
     with transaction.atomic():
-        waiver = (Waiver.objects.select_for_update(skip_locked=True).select_related("item__release")
+        waiver = (Waiver.objects.select_for_update(no_key=True, skip_locked=True).select_related("item__release")
                   .filter(pk=waiver_id, state=Waiver.State.GRANTED, expires_on__lte=today).first())
         if waiver is None:
             return False

@@ -150,6 +150,22 @@ def test_row_links_match_reverse(people, release):
             assert item_url_for(name, item.release_id, item.pk) == reverse(name, args=[item.release_id, item.pk])
 
 
+def test_release_page_shows_a_page_of_rows_whatever_the_release_size(client, settings, people):
+    settings.READINESS_RELEASE_PAGE_ITEMS = 50
+    release = seed_release(manager=people["manager"])  # 211 items
+    client.force_login(people["manager"])
+    url = reverse("release-detail", args=[release.pk])
+    first = client.get(url).content.decode()
+    assert first.count('class="item-row') == 50 and "Page 1 of 5" in first
+    assert 'href="?page=2" rel="next"' in first
+    last = client.get(url, {"page": 5}).content.decode()
+    assert last.count('class="item-row') == 11 and 'rel="next"' not in last
+    # Filters are kept across pages; a page past the end shows the last one.
+    filtered = client.get(url, {"status": "open", "page": 2}).content.decode()
+    assert 'href="?status=open&amp;page=3"' in filtered
+    assert client.get(url, {"page": 99}).content.decode().count('class="item-row') == 11
+
+
 def test_dashboard_filters_and_search(client, people, release, seed_teams):
     other = release_create(template_version=_small_template(), service="billing", version="7", environment="staging",
                            by=people["manager"])

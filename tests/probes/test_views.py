@@ -297,3 +297,55 @@ def test_the_cluster_list_names_no_run_of_a_release_the_viewer_may_not_see(clien
     assert "prod" in page and f"run {run.pk}" not in page
     page = client_for(people["manager"]).get(reverse("probes:cluster-list")).content.decode()
     assert f"run {run.pk}" in page
+
+
+def test_findings_are_capped_per_probe_and_per_run_and_the_rest_counted(client_for, people, release, settings):
+    import hashlib
+
+    from checklists.models import Evidence
+    from probes.models import ProbeResult
+
+    settings.READINESS_FINDINGS_PER_PROBE = 7
+    settings.READINESS_FINDINGS_PER_RUN = 30
+    data = deployments_yaml(40)  # every one unpinned, one replica, no probes, no limits: many findings each
+    run = services.run_create(release=release, bundle=bundles.read_uploads([SimpleUploadedFile("many.yaml", data)]),
+                              queue=False)
+    services.run_execute(run_id=run.pk)
+    results = list(ProbeResult.objects.filter(run=run))
+    per_probe = {r.probe_id: r for r in results}
+    assert max(len(r.findings) for r in results) == 7
+    assert sum(len(r.findings) for r in per_probe.values()) <= 30
+    pinned = per_probe["images.pinned-tags"]
+    assert pinned.findings_total == 40 and pinned.findings_omitted == 40 - len(pinned.findings)
+    # The evidence hash covers what was stored, and says how many were left out.
+    evidence = Evidence.objects.filter(probe_result__probe_id="images.pinned-tags").first()
+    assert evidence.sha256 == hashlib.sha256(services.result_json(evidence.probe_result).encode()).hexdigest()
+    assert '"findings_total":40' in services.result_json(pinned)
+
+    client = client_for(people["auditor"])
+    panel = client.get(reverse("probes:release-probes", args=[release.pk])).content.decode()
+    assert f"… and {40 - 5} more" in panel and f"/releases/{release.pk}/probes/runs/{run.pk}/" in panel
+    page = client.get(reverse("probes:run-detail", args=[release.pk, run.pk])).content.decode()
+    assert f"… and {pinned.findings_omitted} more" in page
+    assert "Page 1 of" in page and 'rel="next"' in page
+    second = client.get(reverse("probes:run-detail", args=[release.pk, run.pk]) + "?page=2")
+    assert second.status_code == 200 and "Page 2 of" in second.content.decode()
+
+
+def test_long_finding_fields_are_clipped():
+    from probes.engine.outcome import Finding
+
+    clipped = services._finding(Finding(object="x" * 2000, field="f", message="m"))
+    assert len(clipped["object"]) == services.FIELD_MAX and clipped["object"].endswith("…")
+
+
+def test_the_worker_caps_the_objects_of_a_bundle(client_for, people, release, settings):
+    settings.READINESS_BUNDLE_MAX_OBJECTS = 10
+    response = client_for(people["manager"]).post(reverse("probes:run-create", args=[release.pk]), {
+        "bundle": SimpleUploadedFile("many.yaml", deployments_yaml(11))})
+    assert response.status_code == 302
+    run = ProbeRun.objects.get()
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == "error"
+    assert run.message.startswith("many.yaml: document 11 line ") and "more than 10 objects" in run.message
