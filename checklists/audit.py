@@ -60,6 +60,20 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
 
+def _lock_chain(release_id: int | None) -> None:
+    """The event's release row (FOR NO KEY UPDATE), then the chain's advisory lock, in one statement:
+    the lock order of every writer (see the module docstring)."""
+    with connection.cursor() as cursor:
+        if release_id is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+        else:
+            # The aggregate completes (the row is locked) before the outer row asks for the lock.
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock(%s) FROM (SELECT count(*) FROM (SELECT 1 FROM "
+                f"{_RELEASE_TABLE} WHERE id = %s FOR NO KEY UPDATE) AS release_row) AS locked",
+                [_LOCK_ID, release_id])
+
+
 def record(action: str, *, actor, obj, before=None, after=None, release=None) -> AuditEvent:
     """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries.
 
@@ -67,16 +81,7 @@ def record(action: str, *, actor, obj, before=None, after=None, release=None) ->
     order and in one statement, both held until the transaction ends (see the module docstring).
     """
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            release_id = release.pk if release is not None else None
-            if release_id is None:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
-            else:
-                # The aggregate completes (the row is locked) before the outer row asks for the lock.
-                cursor.execute(
-                    f"SELECT pg_advisory_xact_lock(%s) FROM (SELECT count(*) FROM (SELECT 1 FROM "
-                    f"{_RELEASE_TABLE} WHERE id = %s FOR NO KEY UPDATE) AS release_row) AS locked",
-                    [_LOCK_ID, release_id])
+        _lock_chain(release.pk if release is not None else None)
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             created_at=timezone.now(),
@@ -102,8 +107,8 @@ def record_many(events: list[dict], *, actor) -> list[AuditEvent]:
     if not events:
         return []
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
+        releases = {spec["release"].pk for spec in events if spec.get("release") is not None}
+        _lock_chain(releases.pop() if len(releases) == 1 else None)
         previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
         known = actor is not None and actor.is_authenticated
         rows = []
