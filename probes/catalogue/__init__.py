@@ -1,6 +1,7 @@
 """The probe catalogue, one module per topic. Importing this package registers every probe."""
 from probes.catalogue import (  # noqa: F401
     alerting,
+    backups,
     cluster,
     dapr,
     hardening,

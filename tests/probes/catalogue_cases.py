@@ -185,6 +185,11 @@ def healthy_pod():
     return pod
 
 
+def velero_schedule(name="daily", namespaces=("shop",), ttl="720h0m0s", **template):
+    spec = {"schedule": "0 2 * * *", "template": {"includedNamespaces": list(namespaces), **({"ttl": ttl} if ttl else {}), **template}}
+    return obj("velero.io/v1", "Schedule", name, "velero", spec)
+
+
 def hardened(**changes):
     """The good Deployment with a RuntimeDefault seccomp profile and no API token, then `changes`
     (dotted paths under the pod spec)."""
@@ -255,6 +260,8 @@ CASES = [
          [component("pubsub", "pubsub.kafka"), kafka(), component("statestore", "state.redis"), component("secrets", "secretstores.kubernetes")], ("shop/Component/statestore", "spec.type"), exempted_status=("fail",)),
     Case("dapr.mtls", [dapr_config()], [dapr_config(mtls=False)], ("dapr-system/Configuration/daprsystem", "spec.mtls.enabled"), exempted_status=("fail",)),
     Case("dapr.metrics", [deployment(), POD_MONITOR], [deployment(), deployment("worker", pod_annotations={"dapr.io/enable-metrics": "false"}), POD_MONITOR], ("shop/Deployment/worker", "spec.template.metadata.annotations.dapr.io/enable-metrics")),
+    Case("backups.schedules", [pvc("data", "premium-rwo"), velero_schedule()], [pvc("data", "premium-rwo"), velero_schedule(namespaces=("team-a",))], ("Namespace/shop", "velero.io/v1/Schedule.spec.template.includedNamespaces"), exempt="velero/Schedule/daily", exempted_status=("fail",)),
+    Case("backups.retention", [velero_schedule()], [velero_schedule(), velero_schedule("hourly", ttl="168h0m0s")], ("velero/Schedule/hourly", "spec.template.ttl")),
     Case("security.host-access", [hardened()], [hardened(hostNetwork=True)], (API, "spec.template.spec.hostNetwork")),
     Case("security.seccomp", [hardened()], [deployment()], (API, "spec.template.spec.securityContext.seccompProfile.type")),
     Case("security.service-account-token", [hardened()], [deployment()], (API, "spec.template.spec.automountServiceAccountToken")),

@@ -155,3 +155,29 @@ def test_on_a_live_cluster_the_last_applied_configuration_shows_replicas_fightin
 def test_a_service_selecting_no_pods_fails():
     outcome = _refs(service("gone"))
     assert outcome.status == "fail" and [(f.object, f.field) for f in outcome.findings] == [("shop/Service/gone", "spec.selector")]
+
+
+from tests.probes.catalogue_cases import pvc, velero_schedule  # noqa: E402
+
+
+def test_a_paused_schedule_or_one_without_volume_data_backs_nothing_up():
+    paused = velero_schedule()
+    paused["spec"]["paused"] = True
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), paused)).status == "fail"
+    no_volumes = velero_schedule(snapshotVolumes=False)
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), no_volumes)).status == "fail"
+    fs_backup = velero_schedule(snapshotVolumes=False, defaultVolumesToFsBackup=True)
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), fs_backup)).status == "pass"
+
+
+def test_without_velero_volumes_are_not_backed_up_and_without_volumes_there_is_nothing_to_judge():
+    outcome = run("backups.schedules", snapshot(pvc("data", "premium-rwo")))
+    assert outcome.status == "fail" and outcome.summary == "no Velero Schedule in the bundle"
+    assert [f.object for f in outcome.findings] == ["Namespace/shop"]
+    assert run("backups.schedules", snapshot(velero_schedule())).status == "skip"
+
+
+def test_a_schedule_without_ttl_has_no_defined_retention():
+    outcome = run("backups.retention", snapshot(velero_schedule(ttl=None)))
+    assert outcome.status == "fail" and "no ttl" in outcome.findings[0].message
+    assert run("backups.retention", snapshot(velero_schedule(ttl="1000h30m0s"))).status == "pass"
