@@ -59,5 +59,6 @@ KINDS = {
         _k("dapr.io", "v1alpha1", "Configuration", "configurations", custom=True),
         _k("kafka.strimzi.io", "v1beta2", "KafkaTopic", "kafkatopics", custom=True),
         _k("kafka.strimzi.io", "v1beta2", "Kafka", "kafkas", custom=True),
+        _k("velero.io", "v1", "Schedule", "schedules", custom=True),
     ]
 }

@@ -185,6 +185,32 @@ def healthy_pod():
     return pod
 
 
+def velero_schedule(name="daily", namespaces=("shop",), ttl="720h0m0s", **template):
+    spec = {"schedule": "0 2 * * *", "template": {"includedNamespaces": list(namespaces), **({"ttl": ttl} if ttl else {}), **template}}
+    return obj("velero.io/v1", "Schedule", name, "velero", spec)
+
+
+def hardened(**changes):
+    """The good Deployment with a RuntimeDefault seccomp profile and no API token, then `changes`
+    (dotted paths under the pod spec)."""
+    made = setp(deployment(), "spec.template.spec.securityContext.seccompProfile", {"type": "RuntimeDefault"})
+    made = setp(made, "spec.template.spec.automountServiceAccountToken", False)
+    for path, value in changes.items():
+        made = setp(made, f"spec.template.spec.{path.replace('__', '.')}", value)
+    return made
+
+
+def headless(name="db"):
+    return service(name)
+
+
+def statefulset(name="db", service_name="db"):
+    made = deployment(name)
+    made["kind"] = "StatefulSet"
+    made["spec"]["serviceName"] = service_name
+    return made
+
+
 CASES = [
     Case("cluster.node-count", [node("n1"), node("n2"), node("n3")], [node("n1"), node("n2"), node("n3", ready=False)], ("cluster", "nodes"), exempt="Node/n1", exempted_status=("fail",), live=True),
     Case("cluster.zone-spread", [node("n1", "a"), node("n2", "b"), node("n3", "c")], [node("n1", "a"), node("n2", "b"), node("n3", None)], ("Node/n3", "metadata.labels.topology.kubernetes.io/zone"), live=True),
@@ -234,6 +260,13 @@ CASES = [
          [component("pubsub", "pubsub.kafka"), kafka(), component("statestore", "state.redis"), component("secrets", "secretstores.kubernetes")], ("shop/Component/statestore", "spec.type"), exempted_status=("fail",)),
     Case("dapr.mtls", [dapr_config()], [dapr_config(mtls=False)], ("dapr-system/Configuration/daprsystem", "spec.mtls.enabled"), exempted_status=("fail",)),
     Case("dapr.metrics", [deployment(), POD_MONITOR], [deployment(), deployment("worker", pod_annotations={"dapr.io/enable-metrics": "false"}), POD_MONITOR], ("shop/Deployment/worker", "spec.template.metadata.annotations.dapr.io/enable-metrics")),
+    Case("backups.schedules", [pvc("data", "premium-rwo"), velero_schedule()], [pvc("data", "premium-rwo"), velero_schedule(namespaces=("team-a",))], ("Namespace/shop", "velero.io/v1/Schedule.spec.template.includedNamespaces"), exempt="velero/Schedule/daily", exempted_status=("fail",)),
+    Case("backups.retention", [velero_schedule()], [velero_schedule(), velero_schedule("hourly", ttl="168h0m0s")], ("velero/Schedule/hourly", "spec.template.ttl")),
+    Case("security.host-access", [hardened()], [hardened(hostNetwork=True)], (API, "spec.template.spec.hostNetwork")),
+    Case("security.seccomp", [hardened()], [deployment()], (API, "spec.template.spec.securityContext.seccompProfile.type")),
+    Case("security.service-account-token", [hardened()], [deployment()], (API, "spec.template.spec.automountServiceAccountToken")),
+    Case("references.dangling", [namespace_obj(), deployment(), hpa()], [namespace_obj(), deployment(), hpa(), hpa("worker")], ("shop/HorizontalPodAutoscaler/worker", "spec.scaleTargetRef")),
+    Case("scaling.replicas-vs-hpa", [namespace_obj(), setp(deployment(), "spec.replicas", DELETE), hpa()], [namespace_obj(), deployment(), hpa()], (API, "spec.replicas")),
     Case("kafka.topic-partitions", [topic()], [topic(), topic("audit", partitions=12)], ("kafka/KafkaTopic/audit", "spec.partitions")),
     Case("kafka.topic-replicas", [topic()], [topic(), topic("audit", replicas=1)], ("kafka/KafkaTopic/audit", "spec.replicas")),
     Case("kafka.topic-retention", [topic()], [topic(), topic("audit", retention=3600000)], ("kafka/KafkaTopic/audit", "spec.config.retention.ms")),

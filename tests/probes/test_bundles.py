@@ -16,16 +16,21 @@ APP_PROBES = {
     "networking.default-deny",
     "networking.https-only",
     "networking.ingress-tls",
+    "references.dangling",
     "observability.metrics-scraped",
     "observability.servicemonitors",
     "scaling.hpa-bounds",
     "scaling.hpa-coverage",
     "scaling.hpa-cpu-target",
+    "scaling.replicas-vs-hpa",
+    "security.host-access",
     "security.no-inline-secrets",
     "security.non-root",
     "security.pod-security-admission",
     "security.read-only-root-fs",
+    "security.seccomp",
     "security.security-context",
+    "security.service-account-token",
     "workloads.disruption-budgets",
     "workloads.health-probes",
     "workloads.pod-spread",
@@ -56,7 +61,10 @@ def test_cluster_probes_skip_on_manifests_and_platform_probes_fail_as_not_in_the
 def test_bad_bundle_fails_every_application_probe_naming_objects():
     results = results_for("bad-bundle")
     failed = {pid for pid, r in results.items() if r.status == "fail"}
-    assert APP_PROBES - {"observability.servicemonitors", "scaling.hpa-bounds", "scaling.hpa-cpu-target"} <= failed
+    # The bad bundle has no dangling reference, host access or autoscaled workload to catch.
+    passing = {"observability.servicemonitors", "scaling.hpa-bounds", "scaling.hpa-cpu-target",
+               "references.dangling", "scaling.replicas-vs-hpa", "security.host-access"}
+    assert APP_PROBES - passing <= failed
     named = {(f.object, f.field) for r in results.values() for f in r.outcome.findings}
     assert ("shop/Deployment/api", "spec.template.spec.containers[api].env[STRIPE_API_KEY].value") in named
     assert ("shop/Deployment/worker", "spec.template.spec.containers[worker].securityContext.privileged") in named

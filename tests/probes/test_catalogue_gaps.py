@@ -83,3 +83,101 @@ def test_a_pull_secret_on_the_service_account_counts():
     workload = setp(setp(with_container(image=OWN_REGISTRY), "spec.template.spec.imagePullSecrets", DELETE), "spec.template.spec.serviceAccountName", "api")
     account = obj("v1", "ServiceAccount", "api", imagePullSecrets=[{"name": "acme-registry"}])
     assert run("images.private-registry", snapshot(workload, account)).status == "pass"
+
+
+from tests.probes.catalogue_cases import hardened, ingress, statefulset  # noqa: E402
+from tests.probes.probe_builders import namespace_obj, service  # noqa: E402
+
+
+def _refs(*objects):
+    return run("references.dangling", snapshot(namespace_obj(), deployment(), service(), *objects))
+
+
+def test_an_ingress_naming_a_missing_service_fails():
+    bad = ingress()
+    bad["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "web"
+    outcome = _refs(bad)
+    assert outcome.status == "fail"
+    assert ("shop/Ingress/web", "spec.rules[0].http.paths[0].backend.service.name") in {(f.object, f.field) for f in outcome.findings}
+
+
+def test_an_hpa_scaling_nothing_fails():
+    outcome = _refs(hpa("worker"))
+    assert outcome.status == "fail" and outcome.findings[0].message == "scales Deployment/worker, which does not exist"
+
+
+def test_a_network_policy_selecting_no_pods_fails_and_a_default_one_passes():
+    stale = obj("networking.k8s.io/v1", "NetworkPolicy", "old", spec={"podSelector": {"matchLabels": {"app": "legacy"}}})
+    default = obj("networking.k8s.io/v1", "NetworkPolicy", "deny", spec={"podSelector": {}})
+    outcome = _refs(stale, default)
+    assert outcome.status == "fail" and [f.object for f in outcome.findings] == ["shop/NetworkPolicy/old"]
+
+
+def test_a_statefulset_needs_its_governing_service():
+    assert _refs(statefulset(service_name="db"), service("db")).status == "pass"
+    outcome = _refs(statefulset(service_name="db-headless"), service("db"))
+    assert outcome.status == "fail" and outcome.findings[0].field == "spec.serviceName"
+
+
+def test_host_paths_and_ports_fail_and_allowed_paths_pass():
+    mounted = hardened(volumes=[{"name": "logs", "hostPath": {"path": "/var/log/pods"}}])
+    assert run("security.host-access", snapshot(mounted)).status == "fail"
+    assert run("security.host-access", snapshot(mounted), {"allowed_host_paths": ["/var/log"]}).status == "pass"
+    ported = setp(hardened(), "spec.template.spec.containers.app.ports", [{"name": "http", "containerPort": 8080, "hostPort": 80}])
+    outcome = run("security.host-access", snapshot(ported))
+    assert outcome.status == "fail" and "binds host port 80" in outcome.findings[0].message
+
+
+def test_an_unconfined_container_fails_even_under_a_pod_profile():
+    made = setp(hardened(), "spec.template.spec.containers.app.securityContext.seccompProfile", {"type": "Unconfined"})
+    outcome = run("security.seccomp", snapshot(made))
+    assert outcome.status == "fail" and "runs Unconfined" in outcome.findings[0].message
+
+
+def test_the_token_can_be_turned_off_on_the_service_account_or_the_pod_listed_as_an_api_client():
+    workload = setp(setp(hardened(), "spec.template.spec.automountServiceAccountToken", DELETE), "spec.template.spec.serviceAccountName", "api")
+    assert run("security.service-account-token", snapshot(workload)).status == "fail"
+    account = obj("v1", "ServiceAccount", "api", automountServiceAccountToken=False)
+    assert run("security.service-account-token", snapshot(workload, account)).status == "pass"
+    assert run("security.service-account-token", snapshot(workload), {"api_clients": ["shop/api"]}).status == "skip"
+
+
+def test_on_a_live_cluster_the_last_applied_configuration_shows_replicas_fighting_the_hpa():
+    import json
+
+    live = deployment()
+    live["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps({"spec": {"replicas": 2}})}
+    assert run("scaling.replicas-vs-hpa", snapshot(namespace_obj(), live, hpa(), live=True)).status == "fail"
+    helm = deployment()  # applied by Helm or a GitOps controller: nothing shows the manifest
+    assert run("scaling.replicas-vs-hpa", snapshot(namespace_obj(), helm, hpa(), live=True)).status == "skip"
+
+
+def test_a_service_selecting_no_pods_fails():
+    outcome = _refs(service("gone"))
+    assert outcome.status == "fail" and [(f.object, f.field) for f in outcome.findings] == [("shop/Service/gone", "spec.selector")]
+
+
+from tests.probes.catalogue_cases import pvc, velero_schedule  # noqa: E402
+
+
+def test_a_paused_schedule_or_one_without_volume_data_backs_nothing_up():
+    paused = velero_schedule()
+    paused["spec"]["paused"] = True
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), paused)).status == "fail"
+    no_volumes = velero_schedule(snapshotVolumes=False)
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), no_volumes)).status == "fail"
+    fs_backup = velero_schedule(snapshotVolumes=False, defaultVolumesToFsBackup=True)
+    assert run("backups.schedules", snapshot(pvc("data", "premium-rwo"), fs_backup)).status == "pass"
+
+
+def test_without_velero_volumes_are_not_backed_up_and_without_volumes_there_is_nothing_to_judge():
+    outcome = run("backups.schedules", snapshot(pvc("data", "premium-rwo")))
+    assert outcome.status == "fail" and outcome.summary == "no Velero Schedule in the bundle"
+    assert [f.object for f in outcome.findings] == ["Namespace/shop"]
+    assert run("backups.schedules", snapshot(velero_schedule())).status == "skip"
+
+
+def test_a_schedule_without_ttl_has_no_defined_retention():
+    outcome = run("backups.retention", snapshot(velero_schedule(ttl=None)))
+    assert outcome.status == "fail" and "no ttl" in outcome.findings[0].message
+    assert run("backups.retention", snapshot(velero_schedule(ttl="1000h30m0s"))).status == "pass"

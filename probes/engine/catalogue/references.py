@@ -1,0 +1,111 @@
+"""References that point at nothing, and replica counts that fight an autoscaler.
+
+A Service selecting no pods, an Ingress naming a missing Service, an HPA whose target does not
+exist, a NetworkPolicy selecting no pods or a StatefulSet naming a missing governing Service all
+apply cleanly and then do nothing: kube-score and Polaris report them, and so do we.
+"""
+import json
+
+from probes.engine.outcome import Finding, Outcome, judge, probe
+from probes.engine.catalogue.common import HPA, hpa_targets
+from probes.engine.labels import selects
+from probes.engine.objects import annotations, dig, labels, name, namespace
+from probes.engine.podspecs import POD, STATEFULSET, WORKLOADS, workload_specs
+from probes.engine.scope import AppScope, app_namespaces, in_scope
+from probes.engine.snapshot import Snapshot
+
+SERVICE = "v1/Service"
+INGRESS = "networking.k8s.io/v1/Ingress"
+NETWORKPOLICY = "networking.k8s.io/v1/NetworkPolicy"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, list[dict]]:
+    """Labels of the pods each application namespace runs (or will run): templates and Pods."""
+    chosen = app_namespaces(snap, p)
+    found: dict[str, list[dict]] = {}
+    for spec in workload_specs(snap, p):
+        found.setdefault(spec.namespace, []).append(spec.labels)
+    for pod in snap.of(POD):
+        if namespace(pod) in chosen:
+            found.setdefault(namespace(pod), []).append(labels(pod))
+    return found
+
+
+@probe("references.dangling", "References point at something",
+       kinds=[*WORKLOADS, POD, SERVICE, INGRESS, HPA, NETWORKPOLICY, "v1/Namespace"], params=AppScope)
+def dangling(snap: Snapshot, p: AppScope) -> Outcome:
+    """In application namespaces: every Service with a selector selects some pod; every Ingress
+    backend names a Service that exists; every HPA scales a workload that exists; every
+    NetworkPolicy with a non-empty podSelector selects some pod; every StatefulSet's serviceName
+    names a Service that exists."""
+    pods = _pod_labels(snap, p)
+    services = {(namespace(s), name(s)) for s in snap.of(SERVICE)}
+    workloads = {f"{namespace(o)}/{kind_id.rsplit('/', 1)[-1]}/{name(o)}" for kind_id in WORKLOADS for o in snap.of(kind_id)}
+    findings, judged = [], 0
+    for svc in in_scope(snap, p, SERVICE):
+        selector = dig(svc, "spec.selector") or {}
+        if not selector or dig(svc, "spec.type") == "ExternalName":
+            continue  # endpoints managed by hand, or a DNS alias
+        judged += 1
+        if not any(all(str(lbls.get(k)) == str(v) for k, v in selector.items()) for lbls in pods.get(namespace(svc), [])):
+            findings.append(Finding(f"{namespace(svc)}/Service/{name(svc)}", "spec.selector", f"selects no pod: no workload in {namespace(svc)} has labels {selector}"))
+    for ing in in_scope(snap, p, INGRESS):
+        judged += 1
+        for path, backend in _backends(ing):
+            wanted = (backend.get("service") or {}).get("name")
+            if wanted and (namespace(ing), wanted) not in services:
+                findings.append(Finding(f"{namespace(ing)}/Ingress/{name(ing)}", f"{path}.service.name", f"backend Service {wanted} does not exist in {namespace(ing)}"))
+    for target, hpa in hpa_targets(snap).items():
+        if namespace(hpa) not in app_namespaces(snap, p):
+            continue
+        judged += 1
+        if target not in workloads:
+            findings.append(Finding(f"{namespace(hpa)}/HorizontalPodAutoscaler/{name(hpa)}", "spec.scaleTargetRef", f"scales {target.split('/', 1)[1]}, which does not exist"))
+    for policy in in_scope(snap, p, NETWORKPOLICY):
+        selector = dig(policy, "spec.podSelector") or {}
+        if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+            continue  # {} selects every pod in the namespace: a default policy
+        judged += 1
+        if not any(selects(selector, lbls) for lbls in pods.get(namespace(policy), [])):
+            findings.append(Finding(f"{namespace(policy)}/NetworkPolicy/{name(policy)}", "spec.podSelector", "selects no pod, so it protects nothing"))
+    for sts in in_scope(snap, p, STATEFULSET):
+        judged += 1
+        governing = dig(sts, "spec.serviceName")
+        if governing and (namespace(sts), governing) not in services:
+            findings.append(Finding(f"{namespace(sts)}/StatefulSet/{name(sts)}", "spec.serviceName", f"governing Service {governing} does not exist; create a headless Service (clusterIP: None) named {governing}"))
+    return judge(findings, judged, "references")
+
+
+def _backends(ing: dict):
+    default = dig(ing, "spec.defaultBackend")
+    if default:
+        yield "spec.defaultBackend", default
+    for i, rule in enumerate(dig(ing, "spec.rules", []) or []):
+        for j, path in enumerate(dig(rule, "http.paths", []) or []):
+            yield f"spec.rules[{i}].http.paths[{j}].backend", path.get("backend") or {}
+
+
+@probe("scaling.replicas-vs-hpa", "Autoscaled workloads leave replicas to the HPA", kinds=[*WORKLOADS, HPA, "v1/Namespace"], params=AppScope)
+def replicas_vs_hpa(snap: Snapshot, p: AppScope) -> Outcome:
+    """A Deployment or StatefulSet an HPA scales does not set spec.replicas in its manifest: every
+    apply would reset the replica count the HPA chose. On a live cluster the last applied
+    configuration (kubectl.kubernetes.io/last-applied-configuration) shows what was applied."""
+    hpas = hpa_targets(snap)
+    findings, judged = [], 0
+    for spec in workload_specs(snap, p):
+        if spec.object not in hpas:
+            continue
+        applied = spec.obj
+        if snap.live:
+            try:
+                applied = json.loads(annotations(spec.obj).get(LAST_APPLIED) or "null")
+            except json.JSONDecodeError:
+                applied = None
+            if not isinstance(applied, dict):
+                continue  # applied by other means: nothing shows what the manifest said
+        judged += 1
+        if dig(applied, "spec.replicas") is not None:
+            hpa = hpas[spec.object]
+            findings.append(Finding(spec.object, "spec.replicas", f"sets replicas: {dig(applied, 'spec.replicas')} while HorizontalPodAutoscaler {name(hpa)} scales it; remove spec.replicas from the manifest"))
+    return judge(findings, judged, "autoscaled workloads")
