@@ -37,8 +37,11 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def record(action: str, *, actor, obj, before=None, after=None, release=None) -> AuditEvent:
-    """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries."""
-    with transaction.atomic():
+    """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries.
+
+    No savepoint of its own: an event that cannot be written must undo the change it records, so a
+    failure here fails the caller's whole transaction (and saves two statements per event)."""
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_ID])
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
