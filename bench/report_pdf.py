@@ -4,7 +4,8 @@
 
 Runs against its own database, `readiness_bench_report`, on the server DATABASE_URL names: created
 and migrated here, dropped at the end (unless --keep). Prints the time, page count and size of the
-PDF, and the time and size of the JSON and Markdown exports.
+PDF, and the time and size of the JSON and Markdown exports; then where the PDF's time goes
+(template, WeasyPrint layout, drawing) and its pages (per chapter, from the PDF's own outline).
 """
 import argparse
 import hashlib
@@ -68,6 +69,37 @@ def populate():
     return release
 
 
+def breakdown(content: dict, manifest: str) -> None:
+    """Time of each stage of the PDF, and pages per chapter (level-2 headings of its outline)."""
+    from weasyprint import HTML
+
+    from reports import pdf
+
+    started = time.perf_counter()
+    html = pdf.render_html(content, manifest)
+    template_s = time.perf_counter() - started
+    fetcher = pdf._fetcher_class()(allowed_protocols=["https"])
+    started = time.perf_counter()
+    document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=fetcher).render()
+    layout_s = time.perf_counter() - started
+    started = time.perf_counter()
+    document.write_pdf()
+    draw_s = time.perf_counter() - started
+    print(f"pdf stages: template {template_s:.2f} s ({len(html) / 1024:.0f} KiB of HTML), "
+          f"layout {layout_s:.2f} s, drawing {draw_s:.2f} s; {len(document.pages)} pages")
+    def walk(nodes, depth=0):
+        for label, target, children, *_ in nodes:
+            yield depth, label, target[0]
+            yield from walk(children, depth + 1)
+
+    flat = list(walk(document.make_bookmark_tree()))
+    depth = 1 if any(d == 1 for d, _, _ in flat) else 0  # the cover's <h1> holds the <h2> chapters
+    chapters = [(label, page) for d, label, page in flat if d == depth]
+    starts = [page for _, page in chapters] + [len(document.pages)]
+    for (label, page), end in zip(chapters, starts[1:]):
+        print(f"  {label[:50]:<50} pages {page + 1:>3}-{end:<3} ({end - page})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
@@ -102,6 +134,7 @@ def main() -> int:
                 line += f"  {len(PdfReader(io.BytesIO(export.data)).pages)} pages"
             print(line)
         print(f"content build alone: {build_s:.2f} s; manifest {report_content.manifest_of(content)}")
+        breakdown(content, report_content.manifest_of(content))
         from django.db import connections
 
         connections.close_all()

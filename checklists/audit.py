@@ -78,9 +78,11 @@ def record(action: str, *, actor, obj, before=None, after=None, release=None) ->
     """Append an event for `obj`. Call inside the transaction that makes the change. Costs 3 queries.
 
     Takes the event's release row (FOR NO KEY UPDATE) and then the chain's advisory lock, in that
-    order and in one statement, both held until the transaction ends (see the module docstring).
+    order and in one statement, both held until the transaction ends (see the module docstring). No
+    savepoint of its own: an event that cannot be written must undo the change it records, so a
+    failure here fails the caller's whole transaction (and saves two statements per event).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_chain(release.pk if release is not None else None)
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(

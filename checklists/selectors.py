@@ -287,9 +287,15 @@ def item_history(item: ReleaseItem) -> QuerySet:
 # Work lists across releases.
 
 
+def _open_releases(user) -> QuerySet:
+    return permissions.visible_releases(user).filter(state__in=Release.OPEN_STATES)
+
+
 def work_items(user, *, only_open: bool = True) -> QuerySet:
-    """Items across every release the user sees, with release and team, soonest due first."""
-    items = (ReleaseItem.objects.filter(release__in=permissions.visible_releases(user))
+    """Items of the open releases the user sees (not approved: finished work is not work to do), with
+    release and team, soonest due first. Open items only unless `only_open` is False. Bounded by the
+    open releases, not by every release ever made (release_item_open_work_idx)."""
+    items = (ReleaseItem.objects.filter(release__in=_open_releases(user))
              .select_related("release", "owner_team", "assignee")
              .annotate(evidence_count=_count(Evidence), comment_count=_count(Comment)))
     if only_open:
@@ -298,9 +304,10 @@ def work_items(user, *, only_open: bool = True) -> QuerySet:
 
 
 def team_rollup(user, *, today=None) -> list[dict]:
-    """For every team: open, overdue and blocking items across the releases the user sees. Two queries."""
+    """For every team: open, overdue and blocking items across the open releases the user sees. Two
+    queries."""
     today = today or timezone.localdate()
-    open_items = (ReleaseItem.objects.filter(release__in=permissions.visible_releases(user))
+    open_items = (ReleaseItem.objects.filter(release__in=_open_releases(user))
                   .exclude(status__in=ReleaseItem.COMPLETE))
     rows = {row["owner_team"]: row for row in open_items.order_by().values("owner_team").annotate(
         open=Count("pk"),

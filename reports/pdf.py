@@ -9,6 +9,7 @@ and the SHA-256 of the rendered bytes, and the signature is appended to the PDF 
 """
 import datetime
 import hashlib
+import functools
 import io
 import logging
 from urllib.parse import urlsplit
@@ -17,13 +18,14 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML, Attachment
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from reports import presentation
 from reports.content import content_bytes
 from reports.seal import seal_pdf
 from readiness import signing
+
+# WeasyPrint is imported when a PDF is made, not with this module: its import (Pango, fonts) costs
+# seconds that every process loading the URLconf (a management command, a web worker) would pay.
 
 
 BASE_URL = "https://report.readiness.invalid/"
@@ -33,27 +35,39 @@ METADATA_RELEASE = "readinessrelease"
 SIGNATURE_SCHEMA = "readiness.report-signature/1"
 
 
-class StaticOnlyFetcher(URLFetcher):
-    """Serves our static files under STATIC_URL and refuses every other URL."""
+@functools.cache
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def fetch(self, url, headers=None):
-        parts = urlsplit(url)
-        base = urlsplit(BASE_URL)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(settings.STATIC_URL):
-            raise ValueError(f"The report renderer fetches only its own static files, not {url!r}.")
-        relative = parts.path[len(settings.STATIC_URL):]
-        if ".." in relative.split("/"):
-            raise ValueError("No parent paths in static URLs.")
-        path = finders.find(relative)
-        if path is None and settings.STATIC_ROOT:
-            candidate = settings.STATIC_ROOT / relative
-            path = str(candidate) if candidate.is_file() else None
-        if path is None:
-            raise ValueError(f"No static file {relative!r}.")
-        with open(path, "rb") as handle:
-            body = handle.read()
-        mime = "text/css" if relative.endswith(".css") else "application/octet-stream"
-        return URLFetcherResponse(url, body, {"Content-Type": mime})
+    class StaticOnlyFetcher(URLFetcher):
+        """Serves our static files under STATIC_URL and refuses every other URL."""
+
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            base = urlsplit(BASE_URL)
+            if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(settings.STATIC_URL):
+                raise ValueError(f"The report renderer fetches only its own static files, not {url!r}.")
+            relative = parts.path[len(settings.STATIC_URL):]
+            if ".." in relative.split("/"):
+                raise ValueError("No parent paths in static URLs.")
+            path = finders.find(relative)
+            if path is None and settings.STATIC_ROOT:
+                candidate = settings.STATIC_ROOT / relative
+                path = str(candidate) if candidate.is_file() else None
+            if path is None:
+                raise ValueError(f"No static file {relative!r}.")
+            with open(path, "rb") as handle:
+                body = handle.read()
+            mime = "text/css" if relative.endswith(".css") else "application/octet-stream"
+            return URLFetcherResponse(url, body, {"Content-Type": mime})
+
+    return StaticOnlyFetcher
+
+
+def __getattr__(name):
+    if name == "StaticOnlyFetcher":  # the fetcher subclasses WeasyPrint's: made on first use
+        return _fetcher_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sections_with_items(content: dict) -> list[dict]:
@@ -111,7 +125,9 @@ def render_unsigned_pdf(content: dict, manifest: str, *, generated_by=None, gene
     # WeasyPrint logs every layout step at INFO; keep its warnings (missing glyphs, refused URLs) only.
     # Set here, not at import: Django's logging setup may run after this module is imported.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    fetcher = StaticOnlyFetcher(allowed_protocols=["https"])
+    from weasyprint import HTML, Attachment
+
+    fetcher = _fetcher_class()(allowed_protocols=["https"])
     html = render_html(content, manifest, generated_by=generated_by, generated_at=generated_at,
                        requested_at=requested_at, anchor=anchor, labels=labels)
     attachment = Attachment(file_obj=io.BytesIO(content_bytes(content)), name="report.json",

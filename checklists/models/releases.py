@@ -16,6 +16,8 @@ class ReleaseState(models.TextChoices):
 
 class Release(models.Model):
     State = ReleaseState
+    # Releases that still have work to do: what "my items", team items and the rollup look at.
+    OPEN_STATES = (State.DRAFT, State.IN_PROGRESS, State.AWAITING_SIGNOFF, State.REJECTED)
 
     template_version = models.ForeignKey(
         "checklists.TemplateVersion", on_delete=models.PROTECT, related_name="releases"
@@ -130,6 +132,13 @@ class ReleaseItem(models.Model):
             models.Index(fields=["owner_team", "status"], name="release_item_team_idx"),
             # Live view: items of a release changed since a moment.
             models.Index(fields=["release", "changed_at"], name="release_item_changed_idx"),
+            # "My items", team items and the team rollup (selectors.work_items, team_rollup): the
+            # incomplete items of each open release (found by release_state_created_idx), then
+            # filtered by team or assignee. Partial, so done, waived and not-applicable rows, the
+            # bulk of every finished release, are not in it.
+            models.Index(fields=["release", "owner_team", "assignee"],
+                         condition=~models.Q(status__in=["done", "not_applicable", "waived"]),
+                         name="release_item_open_work_idx"),
         ]
 
     def __str__(self):

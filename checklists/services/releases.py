@@ -1,4 +1,6 @@
 """Creating releases from template versions."""
+import json
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -16,8 +18,8 @@ def release_create(*, template_version: TemplateVersion, service: str, version: 
                    target_date=None, release_manager=None, by=None, description: str = "") -> Release:
     """Create a release and snapshot every template item into it.
 
-    A fixed number of statements whatever the number of items: the items are copied by one
-    INSERT … SELECT inside the database, and the sign-off defaults by two bulk INSERTs.
+    A fixed number of statements whatever the number of items or sign-off defaults: the items and
+    the default sign-off requirements are copied inside the database by one statement.
     """
     service, version, environment = service.strip(), version.strip(), environment.strip() or "production"
     if not service or not version:
@@ -29,8 +31,7 @@ def release_create(*, template_version: TemplateVersion, service: str, version: 
         target_date=target_date, release_manager=release_manager or by, created_by=by, description=description,
         state=Release.State.IN_PROGRESS,
     )
-    _snapshot_items(release, template_version, target_date)
-    _copy_signoff_defaults(release, template_version)
+    _snapshot(release, template_version, target_date)
     record("checklists.release.created", actor=by, obj=release, release=release,
            after={"service": service, "version": version, "environment": environment,
                   "template_version": template_version.pk, "state": release.state})
@@ -38,11 +39,11 @@ def release_create(*, template_version: TemplateVersion, service: str, version: 
 
 
 # Each release item's column and the SELECT expression over the template item `t` (and its parent
-# `p`) that fills it; %(release)s, %(due)s and %(now)s are parameters. Every column of ReleaseItem is
-# named, so a field added to the model without a place here fails loudly (see the check below).
-_SNAPSHOT = {
+# `p`) that fills it; %(name)s are parameters. Every column of ReleaseItem is named, so a field added
+# to the model without a place here fails loudly (see _snapshot_sql).
+_ITEM_COLUMNS = {
     "release": "%(release)s", "template_item": "t.id", "section": "t.section_id", "key": "t.key",
-    "parent_key": "COALESCE(p.key, '')", "text": "t.text", "guidance": "t.guidance", "order": "t.\"order\"",
+    "parent_key": "COALESCE(p.key, '')", "text": "t.text", "guidance": "t.guidance", "order": 't."order"',
     "required": "t.required", "severity": "t.severity", "probe_id": "t.probe_id", "probe_params": "t.probe_params",
     "status": "%(status)s", "owner_team": "t.default_team_id", "assignee": "NULL", "due_date": "%(due)s",
     "version": "1", "decided_by_probe": "false", "probe_status": "''", "probe_checked_at": "NULL",
@@ -50,45 +51,59 @@ _SNAPSHOT = {
 }
 
 
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
 def _snapshot_sql() -> str:
-    fields = {f.name: f for f in ReleaseItem._meta.concrete_fields if not f.primary_key}
-    if set(fields) != set(_SNAPSHOT):
-        raise RuntimeError(f"release item columns changed: {sorted(set(fields) ^ set(_SNAPSHOT))}; update _SNAPSHOT")
-    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in _SNAPSHOT)
-    values = ", ".join(_SNAPSHOT.values())
-    items = connection.ops.quote_name(TemplateItem._meta.db_table)
-    return (f"INSERT INTO {connection.ops.quote_name(ReleaseItem._meta.db_table)} ({columns}) "
-            f"SELECT {values} FROM {items} t LEFT JOIN {items} p ON p.id = t.parent_id "
-            f"WHERE t.version_id = %(version)s ORDER BY t.\"order\"")
+    """One statement, three INSERTs: every template item into the release, the template's default
+    sign-off requirements (given as JSON, teams found by slug) and the sections they cover (by key)."""
+    fields = {f.name for f in ReleaseItem._meta.concrete_fields if not f.primary_key}
+    if fields != set(_ITEM_COLUMNS):
+        raise RuntimeError(f"release item columns changed: {sorted(fields ^ set(_ITEM_COLUMNS))}; "
+                           f"update _ITEM_COLUMNS")
+    item_columns = ", ".join(_column(ReleaseItem, name) for name in _ITEM_COLUMNS)
+    through = SignoffRequirement.sections.through
+    r, col = SignoffRequirement, _column
+    return f"""
+        WITH items AS (
+            INSERT INTO {_table(ReleaseItem)} ({item_columns})
+            SELECT {", ".join(_ITEM_COLUMNS.values())}
+            FROM {_table(TemplateItem)} t LEFT JOIN {_table(TemplateItem)} p ON p.id = t.parent_id
+            WHERE t.version_id = %(version)s ORDER BY t."order"
+            RETURNING 1),
+        spec AS (
+            SELECT d.* FROM jsonb_to_recordset(%(defaults)s::jsonb)
+                AS d(position int, name text, role text, team text, sections jsonb)),
+        requirements AS (
+            INSERT INTO {_table(r)} ({col(r, "release")}, {col(r, "name")}, {col(r, "role")}, {col(r, "team")},
+                                     {col(r, "order")}, {col(r, "from_template")})
+            SELECT %(release)s, spec.name, COALESCE(spec.role, ''), team.id, spec.position, true
+            FROM spec LEFT JOIN {_table(Team)} team ON team.slug = spec.team
+            RETURNING id, {col(r, "name")} AS name),
+        links AS (
+            INSERT INTO {_table(through)} ({col(through, "signoffrequirement")}, {col(through, "templatesection")})
+            SELECT DISTINCT requirements.id, section.id
+            FROM requirements JOIN spec ON spec.name = requirements.name
+            CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(spec.sections, '[]'::jsonb)) AS wanted(key)
+            JOIN {_table(TemplateSection)} section
+                ON section.version_id = %(version)s AND section.key = wanted.key
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM requirements), (SELECT count(*) FROM links)
+    """
 
 
-def _snapshot_items(release: Release, template_version: TemplateVersion, target_date) -> None:
-    """Copy every item of the template version into the release: one statement, in the database."""
+def _snapshot(release: Release, template_version: TemplateVersion, target_date) -> None:
+    """Copy the template version's items and default sign-off requirements into the release."""
+    defaults = [{"position": position, "name": spec["name"], "role": spec.get("role", ""), "team": spec.get("team"),
+                 "sections": list(spec.get("sections", []))}
+                for position, spec in enumerate(template_version.signoff_defaults or [])]
     with connection.cursor() as cursor:
         cursor.execute(_snapshot_sql(), {
             "release": release.pk, "version": template_version.pk, "due": target_date,
-            "status": ReleaseItem.Status.OPEN, "now": timezone.now(),
+            "status": ReleaseItem.Status.OPEN, "now": timezone.now(), "defaults": json.dumps(defaults),
         })
-
-
-def _copy_signoff_defaults(release: Release, template_version: TemplateVersion) -> None:
-    """The template's default requirements, in at most four statements: teams, sections, the
-    requirements (one bulk INSERT) and their sections (one bulk INSERT)."""
-    defaults = template_version.signoff_defaults or []
-    if not defaults:
-        return
-    teams = {t.slug: t for t in Team.objects.filter(slug__in=[d.get("team") for d in defaults if d.get("team")])}
-    section_keys = {key for d in defaults for key in d.get("sections", [])}
-    sections = ({s.key: s for s in TemplateSection.objects.filter(version=template_version, key__in=section_keys)}
-                if section_keys else {})
-    requirements = SignoffRequirement.objects.bulk_create([
-        SignoffRequirement(release=release, name=spec["name"], role=spec.get("role", ""),
-                           team=teams.get(spec.get("team")), order=order, from_template=True)
-        for order, spec in enumerate(defaults)
-    ])
-    through = SignoffRequirement.sections.through
-    links = [through(signoffrequirement_id=requirement.pk, templatesection_id=sections[key].pk)
-             for requirement, spec in zip(requirements, defaults)
-             for key in dict.fromkeys(spec.get("sections", [])) if key in sections]
-    if links:
-        through.objects.bulk_create(links)

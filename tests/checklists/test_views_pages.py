@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from checklists import selectors
 from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem
 from checklists.services import items as item_services
 from checklists.services import comments as comment_services
@@ -218,6 +219,25 @@ def test_my_items_and_team_rollup(client, people, release):
     assert "Platform" in rollup and "/teams/platform/items/?blocking=1" in rollup
     team = client.get(reverse("team-items", args=["platform"]), {"overdue": "1"}).content.decode()
     assert "Cluster has at least 3 nodes" in team
+
+
+def test_work_lists_leave_out_approved_releases(client, django_assert_max_num_queries, people, release):
+    done = release_create(template_version=release.template_version, service="shipped", version="1",
+                          by=people["manager"])
+    for r in (release, done):
+        ReleaseItem.objects.filter(release=r, key=PLATFORM_ITEM).update(assignee=people["engineer"],
+                                                                         status="failed")
+    Release.objects.filter(pk=done.pk).update(state=Release.State.APPROVED)
+    client.force_login(people["engineer"])
+    mine = client.get(reverse("my-items"), {"scope": "assigned"}).content.decode()
+    assert mine.count("<tr class") == 1 and "shipped" not in mine and release.service in mine
+    team = client.get(reverse("team-items", args=["platform"]), {"blocking": "1"}).content.decode()
+    assert team.count("<tr class") == 1 and "shipped" not in team
+    rows = {row["team"].slug if row["team"] else None: row for row in selectors.team_rollup(people["manager"])}
+    assert rows["platform"]["releases"] == 1 and rows["platform"]["blocking"] == 1
+    # Session, user, memberships; the paginator's count and the page of items.
+    with django_assert_max_num_queries(5):
+        client.get(reverse("my-items"))
 
 
 def test_create_release_in_the_browser_flow(client, people, release):

@@ -220,3 +220,35 @@ def test_a_compose_file_beside_the_manifests_is_skipped_with_a_note(tmp_path):
     except SystemExit as exit:
         assert exit.code != 2
     assert "compose.yaml: document 1: no apiVersion or kind" in err.getvalue()
+
+
+_LOADED = """
+import atexit, json, os, sys
+atexit.register(lambda: print(json.dumps(sorted(m for m in ("weasyprint", "kubernetes") if m in sys.modules)),
+                              file=sys.stderr))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
+from django.core.management import execute_from_command_line
+execute_from_command_line(["manage.py", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs in another process: it must see the data
+def test_probe_on_manifests_imports_neither_weasyprint_nor_kubernetes(tmp_path):
+    """A CI step should not pay for the PDF renderer or the cluster client it never uses: both are
+    imported on first use, and the command skips the system checks (which import every view)."""
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.db import connection
+
+    root = Path(__file__).resolve().parents[2]
+    database = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"]))
+    out = tmp_path / "report.txt"
+    result = subprocess.run([sys.executable, "-c", _LOADED, "probe", "--manifests", str(root / "docker" / "k8s"),
+                             "-o", str(out)], env={**os.environ, "DATABASE_URL": database}, cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+    assert "pass" in out.read_text()

@@ -2,7 +2,7 @@
 import re
 from dataclasses import dataclass
 
-from kubernetes.utils import parse_quantity
+from probes.quantity import parse_quantity
 
 from probes.engine.outcome import Finding, Outcome, fail, judge, probe, skip
 from probes.engine.catalogue.common import CLUSTER, NEEDS_LIVE, describe, workloads_matching

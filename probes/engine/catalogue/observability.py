@@ -1,7 +1,7 @@
 """Metrics and dashboards: Prometheus, ServiceMonitors, Alertmanager, Grafana, tracing."""
 from dataclasses import dataclass
 
-from kubernetes.utils import parse_quantity
+from probes.quantity import parse_quantity
 
 from probes.engine.outcome import Finding, Outcome, fail, judge, probe
 from probes.engine.catalogue.common import describe, duration_seconds, not_installed, where, workloads_matching
