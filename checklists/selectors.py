@@ -70,8 +70,10 @@ def dashboard_releases(user, filters: ReleaseFilters) -> QuerySet:
         releases = releases.filter(Exists(ReleaseItem.objects.filter(release=OuterRef("pk"),
                                                                      owner_team__slug=filters.team)))
     if filters.q:
+        item_text = ReleaseItem.objects.filter(release=OuterRef("pk"), text__icontains=filters.q)
         releases = releases.filter(Q(service__icontains=filters.q) | Q(version__icontains=filters.q)
-                                   | Q(environment__icontains=filters.q) | Q(description__icontains=filters.q))
+                                   | Q(environment__icontains=filters.q) | Q(description__icontains=filters.q)
+                                   | Q(Exists(item_text)))
     return with_progress(releases.select_related("template_version__template", "release_manager")) \
         .order_by("-created_at", "-pk")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checklists import bulk_views, item_views, template_views, views
+from checklists import bulk_views, export_views, item_views, template_views, views
 
 item = "releases/<int:release_pk>/items/<int:pk>/"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path(item + "evidence/", item_views.evidence_create, name="evidence-create"),
     path(item + "evidence/<int:evidence_pk>/download/", item_views.evidence_download, name="evidence-download"),
     path(item + "comments/", item_views.comment_create, name="comment-create"),
+    path("releases/<int:pk>/export.csv", export_views.release_export_csv, name="release-export-csv"),
+    path("releases/<int:pk>/export.md", export_views.release_export_markdown, name="release-export-md"),
     path("releases/<int:pk>/template/", template_views.release_template_move, name="release-template-move"),
     path("templates/", template_views.template_list, name="template-list"),
     path("templates/new/", template_views.template_upload, name="template-create"),
