@@ -40,6 +40,11 @@ def test_make_run_stack_comes_up_on_embedded_servers_and_stops_cleanly(tmp_path)
         assert _wait_for(f"http://127.0.0.1:{port}/healthz", process, timeout=180) == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
             assert response.status == 200
+        # The command-line tools work beside the running stack, on its data and secrets.
+        tool = subprocess.run([sys.executable, "-m", "readiness.stack", "manage", "--", "verify_audit"], env=env,
+                              cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+        assert tool.returncode == 0, tool.stdout + tool.stderr
+        assert "SECRET_KEY" not in tool.stderr
         descendants = psutil.Process(process.pid).children(recursive=True)
         assert len(descendants) >= 3  # web, worker, beat (and their own children)
         process.send_signal(signal.SIGINT)
@@ -48,7 +53,12 @@ def test_make_run_stack_comes_up_on_embedded_servers_and_stops_cleanly(tmp_path)
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
-    assert "demo login" in output and "stopped" in output
+    assert "demo logins" in output and "stopped" in output
+    from readiness.demo import DEMO_USERS
+
+    for username, *_ in DEMO_USERS:  # the banner names every demo user
+        assert username in output, username
+    assert not (tmp_path / "var" / "running.json").exists()
     assert not [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     # The data stays for the next run.
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()
