@@ -18,6 +18,7 @@ urlpatterns = [
     path(item + "evidence/", item_views.evidence_create, name="evidence-create"),
     path(item + "evidence/<int:evidence_pk>/download/", item_views.evidence_download, name="evidence-download"),
     path(item + "comments/", item_views.comment_create, name="comment-create"),
+    path("releases/<int:pk>/burndown.svg", views.release_burndown, name="release-burndown"),
     path("releases/<int:pk>/export.csv", export_views.release_export_csv, name="release-export-csv"),
     path("releases/<int:pk>/export.md", export_views.release_export_markdown, name="release-export-md"),
     path("releases/<int:pk>/template/", template_views.release_template_move, name="release-template-move"),

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from checklists import permissions, selectors
+from checklists import charts, permissions, selectors
 from checklists.bulk_views import bulk_assignees
 from checklists.forms import BulkItemsForm, ReleaseCreateForm, format_versions
 from checklists.models import ReleaseItem, Team, TemplateSection
@@ -39,6 +39,7 @@ def dashboard(request):
         "choices": selectors.dashboard_choices(request.user),
         "can_create": permissions.can_create_release(request.user),
         "query": _query_without(request, "page"),
+        "blocker_trend": charts.blocker_trend_svg(selectors.filtered_releases(request.user, filters)),
     })
 
 
@@ -208,4 +209,15 @@ def _work_list(request, items, **context):
 @require_GET
 @login_required
 def team_rollup(request):
-    return render(request, "checklists/team_rollup.html", {"rows": selectors.team_rollup(request.user)})
+    return render(request, "checklists/team_rollup.html", {"rows": selectors.team_rollup(request.user),
+                                                           "heatmap": charts.team_section_heatmap(request.user)})
+
+
+@require_GET
+@login_required
+def release_burndown(request, pk):
+    """The release's burndown as an SVG image (the release page shows it with an <img>)."""
+    release = permissions.get_release_for_user(request.user, pk)
+    response = HttpResponse(charts.burndown_svg(release), content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, no-cache"
+    return response
