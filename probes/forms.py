@@ -13,7 +13,11 @@ from probes.models import Cluster
 def check_manifests(bundle: bundles.Bundle) -> None:
     """Parse the bundle now, so a broken file is reported on the form, not later as a run error."""
     with tempfile.TemporaryDirectory(prefix="readiness-check-") as folder:
-        load_manifests(bundle.write_to(Path(folder)))
+        try:
+            load_manifests(bundle.write_to(Path(folder)))
+        except ManifestError as exc:
+            # Name the file as the user knows it (its path inside the upload), never the server's folder.
+            raise ManifestError(str(exc).replace(str(Path(folder)) + "/", "")) from None
 
 
 class SecretTextarea(forms.Textarea):
