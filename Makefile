@@ -8,7 +8,7 @@ PYTHON := $(shell for c in $(PYTHON_CANDIDATES); do \
 	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] < (3, 15))' 2>/dev/null; then \
 	echo $$c; break; fi; done)
 
-.PHONY: run test install bench clean-data
+.PHONY: run test install bench clean-data manage
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(VENV)/bin/python -m readiness.stack run
+
+# Any manage.py command on the data and secrets of `make run` (while it runs, or on its own):
+#   make manage ARGS='verify_report var/report.pdf'
+manage: install
+	$(VENV)/bin/python -m readiness.stack manage -- $(ARGS)
 
 test: install
 	$(VENV)/bin/python -m readiness.stack test

@@ -20,6 +20,7 @@ class ReleaseCreateForm(forms.Form):
     release_manager = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
                                              help_text="Defaults to you.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    from_release = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

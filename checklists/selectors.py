@@ -59,6 +59,13 @@ class ReleaseFilters:
 
 def dashboard_releases(user, filters: ReleaseFilters) -> QuerySet:
     """The releases a user sees, filtered and annotated with progress: one query per page of rows."""
+    return with_progress(filtered_releases(user, filters).select_related("template_version__template",
+                                                                         "release_manager")) \
+        .order_by("-created_at", "-pk")
+
+
+def filtered_releases(user, filters: ReleaseFilters) -> QuerySet:
+    """The releases a user sees that match the dashboard's filters."""
     releases = permissions.visible_releases(user)
     if filters.state:
         releases = releases.filter(state=filters.state)
@@ -70,10 +77,11 @@ def dashboard_releases(user, filters: ReleaseFilters) -> QuerySet:
         releases = releases.filter(Exists(ReleaseItem.objects.filter(release=OuterRef("pk"),
                                                                      owner_team__slug=filters.team)))
     if filters.q:
+        item_text = ReleaseItem.objects.filter(release=OuterRef("pk"), text__icontains=filters.q)
         releases = releases.filter(Q(service__icontains=filters.q) | Q(version__icontains=filters.q)
-                                   | Q(environment__icontains=filters.q) | Q(description__icontains=filters.q))
-    return with_progress(releases.select_related("template_version__template", "release_manager")) \
-        .order_by("-created_at", "-pk")
+                                   | Q(environment__icontains=filters.q) | Q(description__icontains=filters.q)
+                                   | Q(Exists(item_text)))
+    return releases
 
 
 def dashboard_choices(user) -> dict:

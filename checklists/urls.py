@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checklists.views import bulk, comments, evidence, items, releases, templates
+from checklists.views import bulk, comments, evidence, exports, items, releases, templates
 
 item = "releases/<int:release_pk>/items/<int:pk>/"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("releases/new/", releases.release_create_view, name="release-create"),
     path("releases/<int:pk>/", releases.release_detail, name="release-detail"),
     path("releases/<int:pk>/changes/", releases.release_changes, name="release-changes"),
+    path("releases/<int:pk>/burndown.svg", releases.release_burndown, name="release-burndown"),
     path("releases/<int:pk>/sections/<int:section_pk>/edit/", bulk.section_update, name="section-update"),
     path("releases/<int:pk>/items/bulk/", bulk.items_bulk, name="items-bulk"),
     path(item, items.item_detail, name="item-detail"),
@@ -26,6 +27,8 @@ urlpatterns = [
     path("templates/<int:pk>/versions/<int:number>/", templates.template_version, name="template-version"),
     path("templates/<int:pk>/versions/<int:number>/edit/", templates.template_edit, name="template-update"),
     path("templates/<int:pk>/versions/<int:number>/export/", templates.template_export,
+    path("releases/<int:pk>/export.csv", exports.release_export_csv, name="release-export-csv"),
+    path("releases/<int:pk>/export.md", exports.release_export_markdown, name="release-export-md"),
          name="template-export"),
     path("my-items/", releases.my_items, name="my-items"),
     path("teams/", releases.team_rollup, name="team-rollup"),

@@ -106,7 +106,8 @@ def run_create(request, pk):
             if request.POST.get("back") == "probes":
                 return redirect("probes:release-probes", pk=release.pk)
             return redirect(reverse("release-detail", args=[release.pk]) + "#probes")
-    messages.error(request, "The probe run was not started: see the form.")
+    problems = [str(error) for errors in form.errors.values() for error in errors]
+    messages.error(request, "The probe run was not started: " + " ".join(problems))
     return render(request, "probes/release_probes.html", _panel_context(request, release, form), status=400)
 
 

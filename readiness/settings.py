@@ -257,6 +257,8 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 READINESS_SECRETS_KEYS = env_list("READINESS_SECRETS_KEYS", [])
 READINESS_ALLOW_EXEMPTIONS = env_bool("READINESS_ALLOW_EXEMPTIONS", True)
 READINESS_EVIDENCE_MAX_AGE_HOURS = env_int("READINESS_EVIDENCE_MAX_AGE_HOURS", 24)
+# A release started from an earlier one carries over the evidence people added within this many days.
+READINESS_CARRY_EVIDENCE_DAYS = env_int("READINESS_CARRY_EVIDENCE_DAYS", 30)
 # A run that was started this many times without finishing (its worker killed each time) ends failed.
 READINESS_PROBE_MAX_ATTEMPTS = env_int("READINESS_PROBE_MAX_ATTEMPTS", 5)
 # Approved releases stay under drift watch for this many days after their last change.

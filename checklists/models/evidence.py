@@ -33,6 +33,9 @@ class Evidence(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Evidence carried over from the same item of an earlier release: the original keeps its date and
+    # who added it; this row has the same hash (and, for files, the same stored bytes).
+    carried_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["item", "created_at"]

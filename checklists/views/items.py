@@ -69,7 +69,8 @@ def _detail_context(request, item, **extra):
     return {
         "item": item, "release": item.release, "today": timezone.localdate(),
         "can_comment": permissions.can_comment_on_item(user, item),
-        "evidence": item.evidence.select_related("created_by").order_by("created_at"),
+        "evidence": item.evidence.select_related("created_by", "carried_from__created_by",
+                                                 "carried_from__item__release").order_by("created_at"),
         "comments": item.comments.select_related("author").order_by("created_at"),
         "history": selectors.item_history(item),
         "waivers": item.waivers.select_related("requested_by", "decided_by"),

@@ -1,5 +1,8 @@
 """Pages across releases: the dashboard, creating a release, the release page and its live changes,
 "my items" and the team rollup. Item endpoints are in items.py."""
+import datetime
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -10,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from checklists import permissions, selectors
+from checklists import charts, permissions, selectors
 from checklists.views.bulk import bulk_assignees
 from checklists.forms import BulkItemsForm, ReleaseCreateForm, format_versions
 from checklists.models import ReleaseItem, Team, TemplateSection
-from checklists.services.releases import ReleaseError, release_create
+from checklists.services.releases import ReleaseError, release_create, release_create_from
 
 DASHBOARD_PAGE_SIZE = 50
 WORK_PAGE_SIZE = 100
@@ -33,6 +36,7 @@ def dashboard(request):
         "choices": selectors.dashboard_choices(request.user),
         "can_create": permissions.can_create_release(request.user),
         "query": _query_without(request, "page"),
+        "blocker_trend": charts.blocker_trend_svg(selectors.filtered_releases(request.user, filters)),
     })
 
 
@@ -47,23 +51,48 @@ def _query_without(request, *names) -> str:
 @login_required
 def release_create_view(request):
     permissions.require_create_release(request.user)
-    form = ReleaseCreateForm(request.POST or None)
+    previous = _previous_release(request)
+    initial = {}
+    if previous is not None:
+        initial = {"template_version": previous.template_version_id, "service": previous.service,
+                   "environment": previous.environment, "from_release": previous.pk}
+    form = ReleaseCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            release = release_create(
-                template_version=data["template_version"], service=data["service"], version=data["version"],
-                environment=data["environment"], target_date=data["target_date"],
-                release_manager=data["release_manager"] or request.user, by=request.user,
-                description=data["description"],
-            )
+            if previous is not None:
+                if data["service"].strip() != previous.service:
+                    raise ReleaseError(f"A release started from {previous} is a release of {previous.service}.")
+                release = release_create_from(previous=previous, version=data["version"],
+                                              environment=data["environment"], target_date=data["target_date"],
+                                              template_version=data["template_version"], by=request.user,
+                                              description=data["description"])
+            else:
+                release = release_create(
+                    template_version=data["template_version"], service=data["service"], version=data["version"],
+                    environment=data["environment"], target_date=data["target_date"],
+                    release_manager=data["release_manager"] or request.user, by=request.user,
+                    description=data["description"],
+                )
         except ReleaseError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Release {release} created with {release.items.count()} items.")
+            carried = getattr(release, "carried_evidence", None)
+            messages.success(request, f"Release {release} created with {release.items.count()} items"
+                                      + (f", {carried} evidence carried from {previous}." if carried is not None
+                                         else "."))
             return redirect("release-detail", pk=release.pk)
     status = 400 if form.errors else 200
-    return render(request, "checklists/release_form.html", {"form": form}, status=status)
+    return render(request, "checklists/release_form.html", {"form": form, "previous": previous,
+                  "carry_days": settings.READINESS_CARRY_EVIDENCE_DAYS}, status=status)
+
+
+def _previous_release(request):
+    """The release to start from (?from= or the form's from_release), if the user may see it."""
+    raw = request.POST.get("from_release") or request.GET.get("from") or ""
+    if not raw.isdigit():
+        return None
+    return permissions.get_release_for_user(request.user, int(raw))
 
 
 @require_GET
@@ -107,6 +136,7 @@ def release_detail(request, pk):
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
         "can_manage": can_manage, "shown_count": sum(matching.values()),
+        "can_create": permissions.can_create_release(request.user),
         "newer_version": release.template_version.template.versions.filter(
             number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
         "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
@@ -210,4 +240,15 @@ def _work_list(request, items, **context):
 @require_GET
 @login_required
 def team_rollup(request):
-    return render(request, "checklists/team_rollup.html", {"rows": selectors.team_rollup(request.user)})
+    return render(request, "checklists/team_rollup.html", {"rows": selectors.team_rollup(request.user),
+                                                           "heatmap": charts.team_section_heatmap(request.user)})
+
+
+@require_GET
+@login_required
+def release_burndown(request, pk):
+    """The release's burndown as an SVG image (the release page shows it with an <img>)."""
+    release = permissions.get_release_for_user(request.user, pk)
+    response = HttpResponse(charts.burndown_svg(release), content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, no-cache"
+    return response

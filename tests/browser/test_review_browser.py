@@ -69,3 +69,26 @@ def test_the_favicon_is_served(page, live_server, people):
     icon = page.locator("link[rel=icon]").get_attribute("href")
     assert page.request.get(f"{live_server.url}{icon}").status == 200
     assert page.request.get(f"{live_server.url}/favicon.ico").status == 200
+
+
+def test_no_csp_violation_when_a_probe_run_refreshes(page, live_server, people, release):
+    from pathlib import Path
+
+    from probes import bundles, services
+    from probes.models import ProbeRun
+
+    folder = Path(__file__).resolve().parents[1] / "probes" / "bundles" / "good"
+    run = services.run_create(release=release, bundle=bundles.read_paths([folder]), queue=False)
+    violations = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    login(page, live_server, "manager")
+    page.goto(f"{live_server.url}/releases/{release.pk}/")
+    page.locator("#probes summary").click()
+    page.wait_for_timeout(2500)  # at least one refresh of the queued run
+    services.run_execute(run_id=run.pk)  # the run finishes while the page polls it
+    expect(page.locator("#probe-panel")).to_contain_text("finished", timeout=6000)
+    page.wait_for_timeout(3000)  # the live view brings the items the run decided
+    page.goto(f"{live_server.url}/releases/{release.pk}/probes/")
+    page.wait_for_timeout(1000)
+    assert ProbeRun.objects.get(pk=run.pk).state == "done"
+    assert violations == []

@@ -165,6 +165,17 @@ def test_a_10_mb_bundle_is_queued_at_once(client_for, people, release):
     assert elapsed < 10  # parsing it in the request took minutes
 
 
+def test_bad_yaml_is_named_at_the_top_with_the_users_file_name_and_line(client_for, people, release):
+    client = client_for(people["manager"])
+    bad = SimpleUploadedFile("bad.yaml", b"apiVersion: v1\nkind: ConfigMap\n---\nkind: [unclosed\n")
+    response = client.post(reverse("probes:run-create", args=[release.pk]), {"bundle": bad})
+    html = response.content.decode()
+    assert response.status_code == 400
+    top = html[html.index('id="messages"'):html.index("</div>", html.index('id="messages"'))]
+    assert "The probe run was not started: bad.yaml: document 2" in top and "line" in top
+    assert "readiness-check" not in html and "/tmp" not in html
+
+
 def test_an_oversized_bundle_is_named_on_the_form(client_for, people, release, settings):
     settings.READINESS_MAX_UPLOAD_BYTES = 100 * 1024
     client = client_for(people["manager"])

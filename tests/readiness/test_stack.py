@@ -96,6 +96,11 @@ def test_make_run_stack_comes_up_restarts_what_crashes_and_stops_cleanly(tmp_pat
         _replaced(process, "beat", beat.pid, timeout=10)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert response.status == 200  # the web server was never stopped
+        # The command-line tools work beside the running stack, on its data and secrets.
+        tool = subprocess.run([sys.executable, "-m", "readiness.stack", "manage", "--", "verify_audit"], env=env,
+                              cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+        assert tool.returncode == 0, tool.stdout + tool.stderr
+        assert "SECRET_KEY" not in tool.stderr
         descendants = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
@@ -110,7 +115,12 @@ def test_make_run_stack_comes_up_restarts_what_crashes_and_stops_cleanly(tmp_pat
     order = [output.index(line) for line in ("stopping web, worker, beat", "stopping embedded Redis",
                                               "stopping embedded PostgreSQL", "[readiness] stopped")]
     assert order == sorted(order), output
-    assert "demo login" in output
+    assert "demo logins" in output and "stopped" in output
+    from readiness.demo import DEMO_USERS
+
+    for username, *_ in DEMO_USERS:  # the banner names every demo user
+        assert username in output, username
+    assert not (tmp_path / "var" / "running.json").exists()
     assert not [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     # The data stays for the next run.
     assert (tmp_path / "var" / "postgres" / "PG_VERSION").exists()

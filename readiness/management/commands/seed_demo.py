@@ -10,20 +10,9 @@ from django.utils import timezone
 from checklists.models import Membership, Release, Role, Team
 from checklists.seed import load_default_template
 from checklists.services.releases import release_create
+from readiness.demo import DEMO_PASSWORD, DEMO_USERS
 
-DEMO_PASSWORD = "readiness-demo"
 OWN_MANIFESTS = Path(settings.BASE_DIR) / "docker" / "k8s"
-# username, full name, team slug, role
-DEMO_USERS = [
-    ("manager", "Maya Manager", "release", Role.RELEASE_MANAGER),
-    ("alice", "Alice Platform", "platform", Role.ENGINEER),
-    ("bob", "Bob Backend", "backend", Role.ENGINEER),
-    ("olga", "Olga Observability", "observability", Role.ENGINEER),
-    ("sam", "Sam Security", "security", Role.APPROVER),
-    ("pat", "Pat Platform-Lead", "platform", Role.APPROVER),
-    ("paula", "Paula Product", "release", Role.APPROVER),
-    ("audrey", "Audrey Auditor", "release", Role.AUDITOR),
-]
 
 
 class Command(BaseCommand):
