@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('probes', '0001_initial'),
+        ('probes', '0002_cluster_status_choices'),
     ]
 
     operations = [

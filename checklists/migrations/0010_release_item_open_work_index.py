@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checklists', '0004_report_state'),
+        ('checklists', '0009_evidence_carried_from'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
