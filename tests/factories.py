@@ -50,7 +50,7 @@ def make_one_of_each(release, people):
 
     from checklists.services import items as item_services
     from checklists.signoff import services as signoff, waivers
-from reports import services as reports
+    from reports import services as reports
     from probes import bundles
     from probes import services as probe_services
 
