@@ -15,7 +15,8 @@ from django.db import OperationalError, connection
 
 from checklists.audit import verify_chain
 from checklists.models import Release, ReleaseItem
-from checklists.services import items, reports
+from checklists.services import comments, items
+from reports import services as reports
 from probes import bundles, services
 from probes.models import ProbeRun, RunState
 
@@ -77,7 +78,7 @@ def test_mixed_load_on_one_release_has_no_deadlock(release, people):
         services.run_execute(run_id=run.pk)
 
     def comment():
-        items.comment_add(item=comment_item, body="Looked at it again.", by=people["manager"])
+        comments.comment_add(item=comment_item, body="Looked at it again.", by=people["manager"])
 
     def request_report():
         reports.report_request(release=release, fmt="md", by=people["auditor"])

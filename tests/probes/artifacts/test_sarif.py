@@ -1,6 +1,6 @@
 """SARIF: severity threshold, which tool ran, and whether every image of the release was scanned."""
 from probes.engine.artifacts import judge_artifact
-from tests.probes.engine.artifacts.sarif_docs import dump, gitleaks, semgrep, trivy
+from tests.probes.artifacts.sarif_docs import dump, gitleaks, semgrep, trivy
 
 
 def test_a_critical_cve_fails_the_high_threshold_naming_the_rule_and_location():

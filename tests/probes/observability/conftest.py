@@ -1,6 +1,6 @@
 import pytest
 
-from tests.probes.engine.observability.obs_server import ObservabilityServer
+from tests.probes.observability.obs_server import ObservabilityServer
 
 
 @pytest.fixture

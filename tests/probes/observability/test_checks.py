@@ -3,7 +3,7 @@ import pytest
 
 from probes.engine.outcome import ParamsError
 from probes.engine.observability import COLLECTOR_CHECKS, Endpoint, run_collector_check
-from tests.probes.engine.observability import recorded
+from tests.probes.observability import recorded
 
 
 def run(server, routes, kind, check, params=None, **endpoint):

@@ -3,7 +3,7 @@ import pytest
 
 from probes.engine.observability import Endpoint, run_collector_check
 from probes.engine.observability.http import BadResponse, Client, EndpointError, EndpointUnauthorized, EndpointUnreachable
-from tests.probes.engine.observability import recorded
+from tests.probes.observability import recorded
 
 
 def endpoint(server, **kwargs):
