@@ -102,6 +102,30 @@ class AnchorComparison:
                    default=None)
 
 
+def _from_lines(text: str, source: str) -> list[FoundAnchor]:
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            raise AnchorFileError(f"{source} line {number} is not JSON") from None
+        found.extend(_from_json(value, f"{source} line {number}"))
+    return found
+
+
+def _from_json(value, source: str) -> list[FoundAnchor]:
+    if isinstance(value, dict) and isinstance(value.get("payload"), dict):
+        if value["payload"].get("schema") == SCHEMA:
+            return [FoundAnchor(value, source)]
+        anchor = value["payload"].get("audit_anchor")  # a report's signature block
+        if anchor:
+            return [FoundAnchor(anchor, source)]
+    return []
+
+
+
 def anchors_compare(chain: ChainReport, anchors: list[FoundAnchor], trusted) -> AnchorComparison:
     """Each anchor must be signed by a trusted key and name an event the chain still holds, with the
     same hash and the same number of events up to it. Costs 2 queries per anchor."""

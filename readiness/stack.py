@@ -319,21 +319,6 @@ def manage_command(args: list[str], data_dir: Path) -> int:
         servers.stop()
 
 
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + 15
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=5)
-    for child in children:
-        if child.pid is not None:
-            _kill_group(child.pid, signal.SIGKILL)  # whatever of its group outlived it
-
-
 def execute(command: list[str], data_dir: Path) -> int:
     """Run a command (the test suite, a benchmark) against the configured or embedded servers."""
     env = local_env(data_dir)

@@ -6,31 +6,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from checklists.anchors import SCHEMA, AnchorFileError, FoundAnchor
+from checklists.anchors import AnchorFileError, FoundAnchor, _from_json, _from_lines
 from reports.verify_bundle import read_seal
-
-
-def _from_lines(text: str, source: str) -> list[FoundAnchor]:
-    found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            raise AnchorFileError(f"{source} line {number} is not JSON") from None
-        found.extend(_from_json(value, f"{source} line {number}"))
-    return found
-
-
-def _from_json(value, source: str) -> list[FoundAnchor]:
-    if isinstance(value, dict) and isinstance(value.get("payload"), dict):
-        if value["payload"].get("schema") == SCHEMA:
-            return [FoundAnchor(value, source)]
-        anchor = value["payload"].get("audit_anchor")  # a report's signature block
-        if anchor:
-            return [FoundAnchor(anchor, source)]
-    return []
 
 
 def _from_pdf(data: bytes, source: str) -> list[FoundAnchor]:

@@ -2,6 +2,7 @@
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.http import require_POST
 
+from checklists import permissions
 from checklists.forms import CommentForm
 from checklists.services import comments as comment_services
 from checklists.services.items import ItemError

@@ -28,12 +28,17 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float) -> int:
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
-def _start_stack(tmp_path) -> tuple[subprocess.Popen, int]:
+def _stack_env(tmp_path) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "READINESS_SECRETS_KEYS", "READINESS_PLAIN_STATIC",
                         "READINESS_SIGNING_KEY", "READINESS_AUDIT_ANCHOR_FILE"}}
     env.update(READINESS_DATA_DIR=str(tmp_path / "var"), STATIC_ROOT=str(tmp_path / "static"),
                WEB_CONCURRENCY="1", WEB_THREADS="2", CELERY_CONCURRENCY="1")
+    return env
+
+
+def _start_stack(tmp_path) -> tuple[subprocess.Popen, int]:
+    env = _stack_env(tmp_path)
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "readiness.stack", "run", "--port", str(port)], env=env,
                                cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -97,7 +102,8 @@ def test_make_run_stack_comes_up_restarts_what_crashes_and_stops_cleanly(tmp_pat
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert response.status == 200  # the web server was never stopped
         # The command-line tools work beside the running stack, on its data and secrets.
-        tool = subprocess.run([sys.executable, "-m", "readiness.stack", "manage", "--", "verify_audit"], env=env,
+        tool = subprocess.run([sys.executable, "-m", "readiness.stack", "manage", "--", "verify_audit"],
+                              env=_stack_env(tmp_path),
                               cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
         assert tool.returncode == 0, tool.stdout + tool.stderr
         assert "SECRET_KEY" not in tool.stderr
