@@ -120,7 +120,8 @@ def record_many(events: list[dict], *, actor) -> list[AuditEvent]:
                 created_at=timezone.now(), actor=actor if known else None,
                 actor_name=actor.get_username() if known else "system", action=spec["action"],
                 release=spec.get("release"), object_type=obj._meta.model_name, object_id=str(obj.pk),
-                before=_jsonable(spec.get("before") or {}), after=_jsonable(spec.get("after") or {}),
+                before=_jsonable(spec.get("before") or {}),
+                after=_jsonable({**(spec.get("after") or {}), **_channel.get()}),
                 prev_hash=previous,
             )
             event.hash = previous = event_hash(event)

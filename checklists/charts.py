@@ -35,6 +35,8 @@ def _status_moves(event: dict):
         return None
     if event["object_type"] != "releaseitem":
         return None
+    if after.get("source") in ("waiver", "expiry"):
+        return None  # the waiver's own event above counts it (events before the one door had only that)
     if after.get("added"):
         return None, ReleaseItem.Status.OPEN
     if after.get("removed"):

@@ -36,7 +36,7 @@ def test_bulk_status_change_of_a_filtered_selection_with_one_conflict(page, live
     expect(page.locator(".item-row")).to_have_count(len(platform))
     picked = platform[:4]
     for item in picked:
-        page.locator(f"#pick-{item.pk}").check()
+        page.locator(f"#item-{item.pk} .bulk-pick").check()
     expect(page.locator("#bulk-count")).to_have_text("4")
     # Alice changes one of them meanwhile.
     changed = picked[1]

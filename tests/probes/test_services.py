@@ -103,7 +103,7 @@ def test_regression_on_an_approved_release_is_flagged_as_drift(release):
     assert release.drifted
     assert regressed.status == ReleaseItem.Status.FAILED and regressed.regressed
     assert not item(release, DAPR).regressed  # it never passed: no drift
-    assert AuditEvent.objects.filter(action="probes.release.drifted", object_id=str(release.pk)).exists()
+    assert AuditEvent.objects.filter(action="checklists.release.drifted", object_id=str(release.pk)).exists()
 
 
 def test_a_second_execution_of_a_finished_run_stores_nothing(release):
