@@ -208,7 +208,7 @@ def test_a_report_issued_before_signing_is_accepted_only_with_a_warning(issued, 
     report.file.save("legacy.pdf", ContentFile(legacy), save=False)
     report.finished_at = report.content_as_of = release.created_at
     report.save()
-    migration = importlib.import_module("checklists.migrations.0005_report_file_sha256")
+    migration = importlib.import_module("checklists.migrations.0006_report_file_sha256")
     migration.backfill(apps, None)
     report.refresh_from_db()
     assert report.file_sha256 == hashlib.sha256(legacy).hexdigest()
