@@ -94,7 +94,7 @@ def install(api) -> None:
         return respond(request, 409, "conflict", str(exc), conflict_details(exc))
 
     def on_invalid(request, exc):
-        return respond(request, 400, "invalid", str(exc))
+        return respond(request, 400, getattr(exc, "code", "invalid"), str(exc))
 
     def on_too_big(request, exc):
         return respond(request, 413, "too_large", str(exc) or "The request body is too large.")

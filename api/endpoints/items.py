@@ -64,6 +64,8 @@ class ItemChange(Schema):
     status: str | None = Field(None, json_schema_extra=STATUS_ENUM)
     assignee: str | None = Field(None, max_length=150, description="Username; null unassigns.")
     due_date: datetime.date | None = None
+    reason: str | None = Field(None, max_length=2000, description="Why: needed to set an item a probe failed to "
+                                                                   "done or not_applicable (an override).")
 
 
 class BulkEntry(Schema):
@@ -74,6 +76,8 @@ class BulkEntry(Schema):
 
 class BulkStatusIn(Schema):
     status: str | None = Field(None, json_schema_extra=STATUS_ENUM)
+    reason: str | None = Field(None, max_length=2000, description="Why, for every item: needed for overrides of "
+                                                                   "failed probes.")
     items: list[BulkEntry] = Field(..., min_length=1, max_length=BULK_MAX)
 
 
@@ -184,7 +188,8 @@ def item_bulk_status(request, release_id: Id, data: BulkStatusIn):
                 if item.status == wanted[entry.key]:
                     unchanged += 1
                     continue
-                item_set_status(item=item, status=wanted[entry.key], by=request.user, expected_version=entry.version)
+                item_set_status(item=item, status=wanted[entry.key], by=request.user, expected_version=entry.version,
+                                reason=data.reason or "")
                 changed += 1
     except ItemConflict as exc:
         raise ApiError(409, "conflict", f"{exc} Nothing was saved.", {"conflicts": [conflict_details(exc)]}) from None
@@ -216,7 +221,7 @@ def _status(value: str, field: str = "status") -> str:
               summary="Change an item's status, assignee or due date (send the version you read)")
 def item_change(request, release_id: Id, key: str, data: ItemChange):
     item = item_for(request, release_id, key)
-    fields = data.model_fields_set - {"version"}
+    fields = data.model_fields_set - {"version", "reason"}
     if not fields:
         raise ApiError(422, "validation_error", "Send at least one of status, assignee, due_date.")
     if "status" in fields and data.status is None:
@@ -225,7 +230,8 @@ def item_change(request, release_id: Id, key: str, data: ItemChange):
     version = data.version
     with transaction.atomic(), audited(request):
         if "status" in fields:
-            item = item_set_status(item=item, status=_status(data.status), by=request.user, expected_version=version)
+            item = item_set_status(item=item, status=_status(data.status), by=request.user, expected_version=version,
+                                   reason=data.reason or "")
             version = item.version
         if "assignee" in fields:
             assignee = _user(data.assignee) if data.assignee else None
