@@ -97,6 +97,10 @@ def tomorrow():
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
+def media_root(request, settings, tmp_path):
+    """Uploads and reports of each test in a folder of its own; tests whose worker runs in another
+    process (marked `shared_media`) keep the settings' folder, which that process reads too."""
+    if request.node.get_closest_marker("shared_media"):
+        return settings.MEDIA_ROOT
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT

@@ -16,7 +16,7 @@ from probes.models import ProbeRun
 from tests.celery_workers import ROOT, Workers
 from tests.probes.test_views import deployments_yaml
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_media]
 
 WORKER = """
 import json, resource, django
