@@ -277,6 +277,19 @@ def _kill_group(pgid: int, sig: int = signal.SIGTERM) -> None:
 def _stop_children(children: list[Supervised]) -> None:
     if children:
         log("stopping " + ", ".join(child.name for child in children))
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
+    for child in children:
+        if child.pid is not None:
+            _kill_group(child.pid, signal.SIGKILL)  # whatever of its group outlived it
 
 
 RUNNING_FILE = "running.json"  # the servers of a running `make run`, for `make manage`
