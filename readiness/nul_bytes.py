@@ -4,7 +4,7 @@ No text field of Readiness accepts a NUL, and PostgreSQL cannot store or even co
 raises on a string literal holding 0x00): left to the views, `?q=%00` is a 500. Uploaded files' bytes
 are not fields and are not looked at; their names are.
 """
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 
 
 class RejectNulBytesMiddleware:
@@ -14,9 +14,10 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         where = _nul_field(request)
         if where is not None:
-            return HttpResponseBadRequest(
-                f"The {where} holds a NUL character (%00), which no field accepts. Nothing was changed.",
-                content_type="text/plain; charset=utf-8")
+            message = f"The {where} holds a NUL character (%00), which no field accepts. Nothing was changed."
+            if request.path.startswith("/api/"):  # the API's own error body, as its schema documents
+                return JsonResponse({"error": {"code": "invalid", "message": message, "details": None}}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
 
