@@ -181,3 +181,11 @@ def test_a_compose_file_beside_the_manifests_is_skipped_with_a_note(tmp_path):
     except SystemExit as exit:
         assert exit.code != 2
     assert "compose.yaml: document 1: no apiVersion or kind" in err.getvalue()
+
+
+def test_params_for_a_probe_the_run_does_not_evaluate_are_refused_not_ignored(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("security.seccomp: {}\n")
+    with pytest.raises(CommandError, match="which this run does not evaluate; add --probe security.seccomp") as error:
+        call_command("probe", "--manifests", str(BUNDLES / "good"), "--params", str(params), stdout=io.StringIO())
+    assert error.value.returncode == 2
