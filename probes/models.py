@@ -133,3 +133,33 @@ class ProbeResult(models.Model):
     def findings_omitted(self) -> int:
         """Findings the probe reported beyond what the run stored (the caps in probes.services)."""
         return max(self.findings_total - len(self.findings), 0)
+
+
+class ObservabilityEndpoint(models.Model):
+    """Where a Prometheus, Alertmanager, Grafana, Loki, Jaeger or Tempo answers, for the collectors.
+
+    The token (or basic-auth password) is held like a kubeconfig: Fernet-encrypted with
+    READINESS_SECRETS_KEYS and never shown back.
+    """
+
+    class Kind(models.TextChoices):
+        PROMETHEUS = "prometheus", "Prometheus"
+        ALERTMANAGER = "alertmanager", "Alertmanager"
+        GRAFANA = "grafana", "Grafana"
+        LOKI = "loki", "Loki"
+        JAEGER = "jaeger", "Jaeger"
+        TEMPO = "tempo", "Tempo"
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    username = models.CharField(max_length=200, blank=True)  # set for basic auth; empty: bearer token
+    secret_encrypted = models.TextField(blank=True)  # Fernet token of the bearer token or password
+    verify_tls = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.kind})"

@@ -252,3 +252,9 @@ def test_probe_on_manifests_imports_neither_weasyprint_nor_kubernetes(tmp_path):
     assert result.returncode in (0, 1), result.stderr
     assert json.loads(result.stderr.strip().splitlines()[-1]) == []
     assert "pass" in out.read_text()
+def test_params_for_a_probe_the_run_does_not_evaluate_are_refused_not_ignored(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("security.seccomp: {}\n")
+    with pytest.raises(CommandError, match="which this run does not evaluate; add --probe security.seccomp") as error:
+        call_command("probe", "--manifests", str(BUNDLES / "good"), "--params", str(params), stdout=io.StringIO())
+    assert error.value.returncode == 2

@@ -169,6 +169,9 @@ def _select(bindings: list[Binding], probe_ids: list[str] | None, params: dict[s
         bindings += [Binding(p, {}, CATALOGUE[p].items) for p in dict.fromkeys(probe_ids) if p not in bound]
     if not params:
         return bindings
+    unused = sorted(set(params) - {b.probe_id for b in bindings})
+    if unused:
+        raise CommandError(f"--params sets {', '.join(unused)}, which this run does not evaluate; add --probe {unused[0]}", returncode=ERROR)
     merged: dict[tuple, Binding] = {}
     for b in bindings:
         replaced = params.get(b.probe_id, b.params)
