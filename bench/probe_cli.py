@@ -38,7 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    probe_args = ("manage.py", "probe", "--manifests", "docker/k8s", "-o", os.devnull)
+    probe_args = ("probe", "--manifests", "docker/k8s", "-o", os.devnull)
     timed(PROBE, *probe_args)  # the first run may import the built-in template
     setup_s, probe_s = [], []
     for _ in range(args.repeat):
