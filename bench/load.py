@@ -328,10 +328,10 @@ def main() -> int:
     sessions, targets = prepare(args.releases, args.clients)
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    with connection.cursor() as db:
         # Fresh rows, stale statistics: without this the planner may misjudge the first runs (and
         # compile queries with its JIT, tens of milliseconds each).
-        cursor.execute("ANALYZE")
+        db.execute("ANALYZE")
     from checklists.models import AuditEvent, Release, ReleaseItem
 
     since_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -45,10 +45,10 @@ def main() -> int:
     manager, engineer, seed = prepare(args.releases)
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    with connection.cursor() as db:
         # Fresh rows, stale statistics: without this the planner may misjudge the first runs (and
         # compile queries with its JIT, tens of milliseconds each).
-        cursor.execute("ANALYZE")
+        db.execute("ANALYZE")
 
     from django.urls import reverse
 
