@@ -69,6 +69,78 @@ def populate():
     return release
 
 
+def _t(value) -> str:
+    """Any value as a Typst string literal in markup (`#"…"`): nothing in it is markup."""
+    text = "" if value is None else str(value)
+    return '#"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def typst_source(content: dict, manifest: str) -> str:
+    """The same content as the PDF template, as Typst markup: cover, progress, sign-off, every item
+    with its facts, evidence and comments, and the audit trail."""
+    from checklists.report import pdf
+
+    release = content["release"]
+    out = [f"""#set page(paper: "a4", margin: (x: 16mm, top: 22mm, bottom: 20mm),
+  header: context {{ if counter(page).get().first() > 1 [#set text(7.5pt); {_t(release["service"])} {_t(release["version"])} #h(1fr) Readiness sign-off report] }},
+  footer: context [#set text(6pt); Manifest SHA-256 {_t(manifest)} #h(1fr) Page #counter(page).display() of #counter(page).final().first()])
+#set text(font: "DejaVu Sans", size: 8.5pt)
+= {_t(release["service"])} {_t(release["version"])}
+Release no. {release["id"]} · {_t(release["environment"])} · {_t(content["template"]["name"])} · {_t(release["state_label"])}
+
+Outcome: {_t(release["outcome"])}
+
+Manifest SHA-256: #text(font: "DejaVu Sans Mono", size: 7.5pt, {_t(manifest)[1:]})
+#pagebreak()
+#outline()
+#pagebreak()
+== Progress by section and by team
+#table(columns: 6, [Section], [Items], [Complete], [%], [Failed], [Waived],"""]
+    for row in content["progress"]["by_section"]:
+        out.append(", ".join(_t(row[k]).join("[]") for k in ("name", "total", "complete", "percent", "failed",
+                                                              "waived")) + ",")
+    out.append(")\n#pagebreak()\n== Items, evidence and comments")
+    for section in pdf.sections_with_items(content):
+        out.append(("=== " if section["level"] == 2 else "==== ") + _t(section["title"]))
+        for item in section["items"]:
+            out.append(f"*{_t(item['status_label'])}* {_t(item['text'])} \\")
+            facts = (f"{item['key']} · {'required' if item['required'] else 'optional'} · {item['severity']} · owner "
+                     f"{item['owner_team'] or 'none'} · assignee {item['assignee'] or 'none'} · changed "
+                     f"{item['changed_at']} · v{item['version']}")
+            out.append(f"#text(size: 6.5pt, {_t(facts)[1:]})")
+            for e in item["evidence"]:
+                out.append(f"\n#pad(left: 6pt)[Evidence ({_t(e['kind'])}) {_t(e['name'])} · {_t(e['by'])}, "
+                           f"{_t(e['at'])} · #text(font: \"DejaVu Sans Mono\", size: 6.5pt, "
+                           f"{_t('sha256 ' + e['sha256'])[1:]})" + (f" \\ {_t(e['note'])}" if e["note"] else "") + "]")
+            for c in item["comments"]:
+                out.append(f"\n#pad(left: 6pt)[*{_t(c['author'])}*, {_t(c['at'])}: {_t(c['body'])}]")
+            out.append("")
+    out.append("#pagebreak()\n== Audit trail\n#table(columns: 5, [No.], [When], [Who], [Action], [Hash],")
+    for e in content["audit"]:
+        out.append(", ".join(_t(e[k]).join("[]") for k in ("id", "at", "actor", "action", "hash")) + ",")
+    out.append(")")
+    return "\n".join(out)
+
+
+def typst_side_by_side(content: dict, manifest: str) -> None:
+    """The same report through Typst (the `typst` package, when installed), for comparison."""
+    try:
+        import typst
+    except ImportError:
+        print("typst: not installed (pip install typst to compare)")
+        return
+    from pypdf import PdfReader
+
+    source = typst_source(content, manifest).encode()
+    started = time.perf_counter()
+    data = typst.compile(source, font_paths=["/usr/share/fonts/truetype/dejavu"])
+    seconds = time.perf_counter() - started
+    reader = PdfReader(io.BytesIO(data))
+    text = " ".join(page.extract_text() for page in reader.pages[:3])
+    print(f"typst {seconds:6.2f} s  {len(data) / 1024:8.1f} KiB  {len(reader.pages)} pages "
+          f"(same content; manifest in its text: {manifest in ''.join(text.split())})")
+
+
 def breakdown(content: dict, manifest: str) -> None:
     """Time of each stage of the PDF, and pages per chapter (level-2 headings of its outline)."""
     from weasyprint import HTML
@@ -135,6 +207,7 @@ def main() -> int:
             print(line)
         print(f"content build alone: {build_s:.2f} s; manifest {report_content.manifest_of(content)}")
         breakdown(content, report_content.manifest_of(content))
+        typst_side_by_side(content, report_content.manifest_of(content))
         from django.db import connections
 
         connections.close_all()
