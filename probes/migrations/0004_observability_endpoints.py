@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("probes", "0001_initial")]
+    dependencies = [("probes", "0003_probe_result_findings_total")]
 
     operations = [
         migrations.CreateModel(
