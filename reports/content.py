@@ -160,7 +160,8 @@ def _controls(release: Release, events: list[AuditEvent]) -> dict:
         } for o in overrides],
         "template_requirement_changes": [{
             "id": e.pk, "action": e.action.rsplit("_", 1)[-1], "requirement": e.before.get("name"),
-            "by": e.actor_name, "at": _at(e.created_at), "before": e.before, "after": e.after or None,
+            "by": e.actor_name, "at": _at(e.created_at), "before": e.before,
+            "after": e.after if e.action.endswith("_changed") else None,
         } for e in events
             if e.action in TEMPLATE_REQUIREMENT_ACTIONS and (e.before or {}).get("from_template") is True],
     }
