@@ -3,7 +3,7 @@ workflow records, read-only."""
 from django.contrib import admin
 
 from checklists.admin import AuditedAdmin, ReadOnlyAdmin
-from probes.models import Cluster, ProbeResult, ProbeRun
+from probes.models import Cluster, ObservabilityEndpoint, ProbeResult, ProbeRun
 
 
 @admin.register(Cluster)
@@ -24,3 +24,10 @@ class ProbeRunAdmin(ReadOnlyAdmin):
 class ProbeResultAdmin(ReadOnlyAdmin):
     list_display = ["item_key", "probe_id", "status", "run"]
     list_filter = ["status", "probe_id"]
+
+
+@admin.register(ObservabilityEndpoint)
+class ObservabilityEndpointAdmin(AuditedAdmin):
+    list_display = ["name", "kind", "url", "verify_tls", "created_at"]
+    # The encrypted token or password is never shown back.
+    exclude = ["secret_encrypted"]

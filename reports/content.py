@@ -4,6 +4,10 @@ The content is a pure function of the database: no generation time, no request d
 same release twice gives the same bytes, so `manifest = sha256(canonical JSON)` can be recomputed
 later and compared with the one printed in a PDF. Reporting itself is not part of the content: the
 `checklists.report.*` audit events are left out, or every export would invalidate the one before it.
+
+Schema 2 added the `controls` key (overrides of failed probes, the sign-off rules in force, changes to
+requirements that came from the template); every other key is as schema 1 had it. `build` still
+renders schema 1 on request, so a report issued before can be compared with the release as it is.
 """
 import datetime
 import hashlib
@@ -12,11 +16,14 @@ from django.db.models import Prefetch
 
 from checklists.audit import canonical_json
 from checklists.models import (
-    Approval, AuditEvent, Comment, Evidence, Release, ReleaseItem, TemplateSection, Waiver,
+    Approval, AuditEvent, ChecklistTemplate, Comment, Evidence, ItemOverride, Release, ReleaseItem, TemplateSection,
+    Waiver,
 )
 from checklists.signoff.services import release_state_hash
 
-SCHEMA = "readiness.report/1"
+SCHEMA = "readiness.report/2"
+SCHEMAS = ("readiness.report/1", SCHEMA)  # oldest first: every schema `build` can still render
+TEMPLATE_REQUIREMENT_ACTIONS = ("checklists.signoff.requirement_changed", "checklists.signoff.requirement_removed")
 REPORT_ACTIONS = "checklists.report."
 PROBE_RESULTS_KEPT = 3  # latest results per item; the count of all of them is kept too
 
@@ -62,8 +69,13 @@ def outcome(release: Release, approvals: list[Approval], requirement_count: int)
     return text
 
 
-def build(release: Release) -> dict:
-    """The report content. Query count is fixed (about 15), whatever the number of items or evidence."""
+def build(release: Release, *, schema: str = SCHEMA) -> dict:
+    """The report content. Query count is fixed (about 15), whatever the number of items or evidence.
+
+    `schema` names an older layout (one of SCHEMAS) to render the release as a report of that schema
+    would have described it: verify_report compares an old report with it."""
+    if schema not in SCHEMAS:
+        raise ValueError(f"unknown report schema {schema!r}")
     release = (Release.objects.select_related("template_version__template", "release_manager", "created_by")
                .get(pk=release.pk))
     version = release.template_version
@@ -73,8 +85,8 @@ def build(release: Release) -> dict:
     approvals = list(release.approvals.select_related("approver", "requirement").order_by("created_at", "pk"))
     events = list(AuditEvent.objects.filter(release=release).exclude(action__startswith=REPORT_ACTIONS)
                   .order_by("id"))
-    return {
-        "schema": SCHEMA,
+    content = {
+        "schema": schema,
         "release": {
             "id": release.pk, "service": release.service, "version": release.version,
             "environment": release.environment, "description": release.description,
@@ -108,6 +120,50 @@ def build(release: Release) -> dict:
             "object": f"{e.object_type}:{e.object_id}", "before": e.before, "after": e.after,
             "prev_hash": e.prev_hash, "hash": e.hash,
         } for e in events],
+    }
+    if schema != SCHEMAS[0]:
+        content["controls"] = _controls(release, events)
+    return content
+
+
+RULES = {
+    ChecklistTemplate.OverridePolicy.REASON: "A person may override a failed probe only with a reason; every "
+                                             "override is listed below with the probe's findings at the time.",
+    ChecklistTemplate.OverridePolicy.WAIVER: "A failed probe cannot be overridden: only a granted waiver takes "
+                                             "such an item out of the open work.",
+}
+ONE_PERSON_ONE_REQUIREMENT = "A person decides at most one sign-off requirement of this release."
+ONE_PERSON_MANY_REQUIREMENTS = ("This release's template lets one person decide several sign-off requirements: "
+                                "the approvals below may come from fewer people than there are requirements.")
+
+
+def _controls(release: Release, events: list[AuditEvent]) -> dict:
+    """What a person decided against a machine or the template, and the rules those decisions met.
+    One query (the overrides); the template and the audit events are already loaded."""
+    template = release.template_version.template
+    overrides = (ItemOverride.objects.filter(release=release).select_related("item", "by")
+                 .order_by("created_at", "pk"))
+    return {
+        "rules": {
+            "override_policy": template.override_policy,
+            "override_policy_label": template.get_override_policy_display(),
+            "override_rule": RULES.get(template.override_policy, template.get_override_policy_display()),
+            "one_person_many_requirements": template.one_person_many_requirements,
+            "separation_rule": (ONE_PERSON_MANY_REQUIREMENTS if template.one_person_many_requirements
+                                else ONE_PERSON_ONE_REQUIREMENT),
+        },
+        "overrides": [{
+            "id": o.pk, "item": o.item.key, "text": o.item.text, "from_status": o.from_status,
+            "to_status": o.to_status, "to_status_label": o.get_to_status_display(), "by": _who(o.by),
+            "at": _at(o.created_at), "reason": o.reason, "probe_summary": o.probe_summary,
+            "probe_findings": o.probe_findings,
+        } for o in overrides],
+        "template_requirement_changes": [{
+            "id": e.pk, "action": e.action.rsplit("_", 1)[-1], "requirement": e.before.get("name"),
+            "by": e.actor_name, "at": _at(e.created_at), "before": e.before,
+            "after": e.after if e.action.endswith("_changed") else None,
+        } for e in events
+            if e.action in TEMPLATE_REQUIREMENT_ACTIONS and (e.before or {}).get("from_template") is True],
     }
 
 

@@ -28,6 +28,41 @@ def _item_notes(item: dict) -> str:
     return "\n".join(f"> {line}" for line in lines)
 
 
+def _requirement(snapshot: dict | None) -> str:
+    if not snapshot:
+        return "removed"
+    scope = ", ".join(snapshot.get("sections") or []) or "whole release"
+    return (f"{snapshot.get('name')}: role {snapshot.get('role') or 'any'}, team {snapshot.get('team') or 'any'}, "
+            f"scope {scope}")
+
+
+def _controls(controls: dict) -> list[str]:
+    rules = controls["rules"]
+    lines = ["", "### Sign-off rules in force", "",
+             ("* **One person may decide several requirements of this release.** "
+              if rules["one_person_many_requirements"] else "* **One person, one requirement.** ")
+             + rules["separation_rule"],
+             f"* **Failed probes: {rules['override_policy_label']}.** {rules['override_rule']}",
+             "", "### Overrides of failed probes", ""]
+    for o in controls["overrides"]:
+        lines.append(f"* {o['at']} **{o['item']}** ({' '.join(o['text'].split())}) set to {o['to_status']} "
+                     f"(was {o['from_status']}) by {o['by']}: {' '.join(o['reason'].split())}")
+        lines.append(f"  * the probe found, at the time: {o['probe_summary'] or 'no stored probe result'}")
+        for finding in o["probe_findings"]:
+            where = finding.get("object") if isinstance(finding, dict) else finding
+            message = finding.get("message") if isinstance(finding, dict) else None
+            lines.append(f"    * {where}" + (f": {message}" if message else ""))
+    if not controls["overrides"]:
+        lines.append("* No person overrode a failed probe.")
+    lines += ["", "### Changes to requirements from the template", ""]
+    for ch in controls["template_requirement_changes"]:
+        lines.append(f"* {ch['at']} {ch['by']} {ch['action']} **{ch['requirement']}**: "
+                     f"{_requirement(ch['before'])} → {_requirement(ch['after'])}")
+    if not controls["template_requirement_changes"]:
+        lines.append("* No requirement that came from the template was changed or removed.")
+    return lines
+
+
 def render(content: dict, manifest: str, template_version) -> str:
     checklist = version_to_checklist(template_version)
     items = {item["key"]: item for item in content["items"]}
@@ -55,6 +90,8 @@ def render(content: dict, manifest: str, template_version) -> str:
         mark = f" (SUPERSEDED {d['superseded_at']}: {d['superseded_reason']})" if d["superseded_at"] else ""
         tail.append(f"* {d['at']} **{d['decision']}** {d['requirement']} by {d['approver']}: "
                     f"{d['comment'] or 'no comment'} · state {d['state_hash']}{mark}")
+    if "controls" in content:
+        tail += _controls(content["controls"])
     tail += ["", "## Audit trail", ""]
     for e in content["audit"]:
         tail.append(f"* #{e['id']} {e['at']} {e['actor']} {e['action']} {e['object']} · {e['hash']}")

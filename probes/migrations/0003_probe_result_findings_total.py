@@ -3,6 +3,13 @@
 from django.db import migrations, models
 
 
+def count_stored_findings(apps, schema_editor):
+    # Results written before this field stored every finding they found: their total is what they hold.
+    ProbeResult = apps.get_model("probes", "ProbeResult")
+    for result in ProbeResult.objects.filter(findings_total=0).exclude(findings=[]).only("findings").iterator():
+        ProbeResult.objects.filter(pk=result.pk).update(findings_total=len(result.findings))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +22,5 @@ class Migration(migrations.Migration):
             name='findings_total',
             field=models.PositiveIntegerField(default=0),
         ),
+        migrations.RunPython(count_stored_findings, migrations.RunPython.noop),
     ]

@@ -14,7 +14,7 @@ APPLICATION_PROBES = {
     "workloads.pod-spread", "images.pinned-tags", "images.pull-secrets", "security.no-inline-secrets",
     "security.non-root", "security.read-only-root-fs", "security.security-context",
     "security.pod-security-admission", "networking.default-deny", "networking.ingress-tls", "networking.https-only",
-    "scaling.hpa-coverage", "scaling.hpa-bounds", "scaling.hpa-cpu-target", "observability.metrics-scraped",
+    "scaling.hpa-coverage", "scaling.hpa-bounds", "scaling.hpa-cpu-target", "scaling.replicas-vs-hpa", "observability.metrics-scraped",
     "observability.servicemonitors",
 }
 
