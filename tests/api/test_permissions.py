@@ -140,7 +140,7 @@ def test_an_assigned_outsider_may_change_that_item(api_as, release, people):
 
 def test_engineers_assign_only_within_the_owning_team(api_as, release):
     path = f"/releases/{release.pk}/items/{PLATFORM_ITEM}"
-    _error(api_as("engineer").patch(path, {"version": 1, "assignee": "bob"}), 400, "invalid")
+    _error(api_as("engineer").patch(path, {"version": 1, "assignee": "bob"}), 400, "assignee_not_allowed")
     response = api_as("engineer").patch(path, {"version": 1, "assignee": "alice", "due_date": "2030-01-01"})
     assert response.status_code == 200
     assert response.json()["assignee"] == "alice" and response.json()["due_date"] == "2030-01-01"
