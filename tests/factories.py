@@ -62,6 +62,9 @@ def make_one_of_each(release, people):
     comment_services.comment_add(item=item, body="Looks done.", by=manager)
     evidence_services.evidence_add_note(item=item, text="Checked by hand.", by=manager)
     probe_services.cluster_create(name="in-cluster", kubeconfig=None, by=people["admin"])
+    from probes.endpoints import endpoint_create
+
+    endpoint_create(name="prometheus", kind="prometheus", url="http://127.0.0.1:9090", by=people["admin"])
     manifests = pathlib.Path(__file__).parent / "probes" / "fixtures" / "bad-bundle"
     run = probe_services.run_create(release=release, bundle=bundles.read_paths([manifests]), bundle_name="bad",
                                     by=manager, queue=False)
