@@ -429,6 +429,23 @@ def artifact_rejudge(*, item: ReleaseItem, by) -> ProbeRun:
     return artifact_run_create(item=item, evidence=evidence, by=by)
 
 
+def run_repeat(*, release: Release, by=None) -> ProbeRun:
+    """Start the release's last probe run again: on the same cluster, or on the same manifests."""
+    last = (release.probe_runs.exclude(trigger=ProbeRun.Trigger.UPLOAD)
+            .filter(Q(cluster__isnull=False) | ~Q(bundle="")).select_related("cluster").first())
+    if last is None:
+        raise ProbeRunError("No probe run to repeat yet: start one on a cluster or on manifests from the release page.")
+    if last.cluster_id:
+        return run_create(release=release, cluster=last.cluster, by=by)
+    try:
+        with last.bundle.open("rb") as handle:
+            bundle = bundles.open_targz(handle.read())
+    except (FileNotFoundError, bundles.BundleError):
+        raise ProbeRunError("The manifests of the last run are no longer stored: upload them again "
+                            "from the release page.") from None
+    return run_create(release=release, bundle=bundle, bundle_name=last.bundle_name, by=by)
+
+
 def on_file_evidence(*, evidence: Evidence, item: ReleaseItem, by) -> str | None:
     """The hook checklists calls when a file is attached (registered in ProbesConfig.ready)."""
     if deciders.kind_of(item.probe_id) != deciders.ARTIFACT:
