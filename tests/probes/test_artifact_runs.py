@@ -192,3 +192,29 @@ def test_the_item_page_says_where_the_verdict_came_from(client, people, release,
     assert "report.xml" in html and hashlib.sha256(junit_passing).hexdigest()[:12] in html
     assert "Judge the latest file again" in html
     assert "fresh until" in html
+
+
+def test_a_probe_item_reruns_the_releases_last_manifests(client, people, release):
+    from probes import bundles
+    from tests.probes.test_services import BUNDLES
+
+    first = services.run_create(release=release, bundle=bundles.read_paths([BUNDLES / "good"]), bundle_name="good",
+                                queue=False)
+    services.run_execute(run_id=first.pk)
+    item = release.items.get(probe_id="workloads.replicas")
+    client.force_login(people["manager"])
+    page = client.get(reverse("item-detail", args=[release.pk, item.pk])).content.decode()
+    assert "Kubernetes probe" in page and "manifests good" in page and "Run the probes again" in page
+
+    client.post(reverse("probes:item-rerun", args=[release.pk, item.pk]))
+
+    again = ProbeRun.objects.exclude(pk=first.pk).get()
+    assert again.bundle_name == "good" and again.requested_by == people["manager"]
+    assert services.run_execute(run_id=again.pk).run.results.get(item=item).status == "pass"
+
+
+def test_a_probe_item_without_any_run_says_to_start_one(client, people, release):
+    item = release.items.get(probe_id="workloads.replicas")
+    client.force_login(people["manager"])
+    response = client.post(reverse("probes:item-rerun", args=[release.pk, item.pk]), follow=True)
+    assert "No probe run to repeat yet" in response.content.decode() and not ProbeRun.objects.exists()
