@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from checklists import deciders
 from checklists.models import Evidence, ReleaseItem
