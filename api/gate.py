@@ -1,7 +1,7 @@
 """The deploy gate's verdict: may this version of this service ship to this environment now?
 
-It may when its release is approved, not drifted, no waiver behind it has expired, and no probe
-evidence is older than READINESS_EVIDENCE_MAX_AGE_HOURS. Otherwise every reason is listed, each with a
+It may when its release is approved, not drifted, no waiver behind it has expired, and no automated
+evidence is older than the limit of its kind (READINESS_*_MAX_AGE_HOURS). Otherwise every reason is listed, each with a
 stable code a pipeline can branch on.
 """
 import datetime
@@ -77,8 +77,10 @@ def gate_verdict(*, user, service: str, version: str, environment: str) -> Verdi
         verdict.refuse(DRIFT, "A probe that passed at approval fails now, or a waiver expired after approval.",
                        list(release.items.filter(regressed=True).values_list("key", flat=True)))
     if blockers.stale:
-        verdict.refuse(STALE_PROBES, f"{len(blockers.stale)} item(s) have probe evidence older than "
-                       f"{settings.READINESS_EVIDENCE_MAX_AGE_HOURS} h.", [b.key for b in blockers.stale])
+        verdict.refuse(STALE_PROBES, f"{len(blockers.stale)} item(s) have automated evidence older than its "
+                       f"freshness limit (probes {settings.READINESS_EVIDENCE_MAX_AGE_HOURS} h, artifacts "
+                       f"{settings.READINESS_ARTIFACT_MAX_AGE_HOURS} h, collectors "
+                       f"{settings.READINESS_COLLECTOR_MAX_AGE_HOURS} h).", [b.key for b in blockers.stale])
     if verdict.allowed:
         verdict.approval = _approval(release)
     return verdict

@@ -78,7 +78,7 @@ def _t(value) -> str:
 def typst_source(content: dict, manifest: str) -> str:
     """The same content as the PDF template, as Typst markup: cover, progress, sign-off, every item
     with its facts, evidence and comments, and the audit trail."""
-    from checklists.report import pdf
+    from reports import pdf
 
     release = content["release"]
     out = [f"""#set page(paper: "a4", margin: (x: 16mm, top: 22mm, bottom: 20mm),

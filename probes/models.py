@@ -3,6 +3,13 @@ from django.conf import settings
 from django.db import models
 
 
+def probe_bound() -> models.Q:
+    """Release or template items bound to a Kubernetes probe (not to an artifact check or a collector):
+    what a probe run evaluates. Only for a query on the items themselves (negation over a relation
+    means something else)."""
+    return ~models.Q(probe_id="") & ~models.Q(probe_id__startswith="artifact.") & ~models.Q(probe_id__startswith="collector.")
+
+
 class ClusterStatus(models.TextChoices):
     """The outcome of the last connection test ("" before the first one)."""
 
@@ -50,6 +57,7 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Manual"
     SCHEDULE = "schedule", "Schedule"
     API = "api", "API"
+    UPLOAD = "upload", "Artifact upload"
 
 
 class ProbeRun(models.Model):
@@ -63,6 +71,9 @@ class ProbeRun(models.Model):
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
     bundle = models.FileField(upload_to="bundles/%Y/%m/", blank=True, max_length=300)
     bundle_name = models.CharField(max_length=255, blank=True)
+    # An artifact run judges this one file, attached to an item bound to an artifact check.
+    evidence = models.ForeignKey("checklists.Evidence", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="artifact_runs")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     message = models.TextField(blank=True)
@@ -89,6 +100,10 @@ class ProbeRun(models.Model):
 
     @property
     def source_label(self) -> str:
+        if self.evidence_id:
+            return f"artifact {self.evidence.filename} (SHA-256 {self.evidence.sha256[:12]}…)"
+        if self.trigger == RunTrigger.UPLOAD:
+            return "artifact (file no longer stored)"
         if self.cluster_id:
             return f"cluster {self.cluster.name}"
         return f"manifests {self.bundle_name}" if self.bundle_name else "manifests"

@@ -4,7 +4,7 @@ from django.http import Http404
 
 from checklists.models import Release, Role
 from checklists.permissions import can_manage_release, get_release_for_user, is_admin, roles_of, teams_with_role
-from probes.models import ProbeRun
+from probes.models import ProbeRun, probe_bound
 
 
 def can_run_probes(user, release: Release) -> bool:
@@ -14,7 +14,7 @@ def can_run_probes(user, release: Release) -> bool:
     engineer_in = teams_with_role(user, Role.ENGINEER)
     if not engineer_in:
         return False
-    return release.items.exclude(probe_id="").filter(owner_team__in=engineer_in).exists()
+    return release.items.filter(probe_bound(), owner_team__in=engineer_in).exists()
 
 
 def can_see_clusters(user) -> bool:

@@ -58,4 +58,5 @@ def results_by_probe(run: ProbeRun, *, findings_per_probe: int | None = None) ->
 
 def latest_result(item) -> ProbeResult | None:
     """The newest stored result for a release item. One query."""
-    return item.probe_results.select_related("run", "run__cluster").order_by("-run__created_at").first()
+    return (item.probe_results.select_related("run", "run__cluster", "run__evidence")
+            .order_by("-run__created_at", "-pk").first())

@@ -22,10 +22,13 @@ from checklists.models import Evidence, Release, ReleaseItem
 from checklists.services.items import ItemConflict, Source, item_change, item_record_check
 from checklists.signoff.services import lock_release_for_item_change
 from probes import bundles, crypto, cluster_collector as live
+from checklists import deciders
+from probes.engine.artifacts import ARTIFACT_CHECKS, FORMATS as ARTIFACT_FORMATS, judge_artifact
 from probes.engine.bindings import group
+from probes.engine.outcome import Outcome, ParamsError
 from probes.engine.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
 from probes.engine.manifests import ManifestError
-from probes.models import Cluster, ProbeResult, ProbeRun, RunState
+from probes.models import Cluster, ProbeResult, ProbeRun, RunState, probe_bound
 from readiness import jobs
 
 logger = logging.getLogger(__name__)
@@ -123,7 +126,7 @@ def _cluster_status(cluster: Cluster, exc: Exception | None) -> None:
 # --- creating runs -------------------------------------------------------------------------------
 def release_bindings(release: Release) -> list[Binding]:
     """The release's probe-bound items grouped into bindings (one per probe and params). One query."""
-    items = release.items.exclude(probe_id="").order_by("order").values_list("key", "probe_id", "probe_params")
+    items = release.items.filter(probe_bound()).order_by("order").values_list("key", "probe_id", "probe_params")
     return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
 
 
@@ -137,7 +140,7 @@ def run_create(*, release: Release, cluster: Cluster | None = None, bundle: bund
     """
     if (cluster is None) == (bundle is None):
         raise ProbeRunError("Choose either a cluster or a manifest bundle.")
-    if not release.items.exclude(probe_id="").exists():
+    if not release.items.filter(probe_bound()).exists():
         raise ProbeRunError("No item of this release is bound to a probe.")
     with transaction.atomic():
         run = ProbeRun.objects.create(release=release, cluster=cluster, trigger=trigger, requested_by=by,
@@ -177,6 +180,8 @@ def run_execute(*, run_id: int, final_attempt: bool = True) -> Execution:
     run = run_claim(run_id)
     if run is None:
         return Execution(None)
+    if run.trigger == ProbeRun.Trigger.UPLOAD:
+        return _judge_artifact_run(run)
     bindings = release_bindings(run.release) if run.release_id else []
     try:
         snapshot, stats = _collect(run, bindings)
@@ -325,11 +330,16 @@ def _store(run: ProbeRun, results: list[ProbeResultData], stats: dict, *, note: 
         counts = {s: 0 for s in ProbeResult.Status.values}
         changed = conflicts = 0
         now = timezone.now()
+        artifact = locked.trigger == ProbeRun.Trigger.UPLOAD
+        # An artifact's verdict is as old as the file it judged, however late it is judged again.
+        checked_at = locked.evidence.created_at if artifact and locked.evidence_id else now
         for result in rows:
             counts[result.status] += 1
-            if result.item is None:
+            if result.item is None or (artifact and result.status == ProbeResult.Status.ERROR):
+                # A file that cannot be judged (malformed, too large, wrong format) changes nothing on
+                # the item: the result row holds the reason, which the item page shows.
                 continue
-            outcome = _apply(result, release, now)
+            outcome = _apply(result, release, checked_at)
             changed += outcome == "changed"
             conflicts += outcome == "conflict"
         stats = {**stats, "results": counts, "items_changed": changed, "conflicts": conflicts}
@@ -389,6 +399,97 @@ def _apply_to_item(item: ReleaseItem, result: ProbeResult, release: Release, now
     return "changed"
 
 
+# --- artifact runs: a file attached to an item bound to an artifact check ----------------------
+def artifact_run_create(*, item: ReleaseItem, evidence: Evidence, by=None, queue: bool = True) -> ProbeRun:
+    """Queue the judging of file `evidence` by the artifact check `item` is bound to (on commit).
+
+    Never judges in the request: the file may be large. The run is a ProbeRun with trigger "upload"
+    and the evidence it judges, so it has the same claim, retry, sweep and audit as any probe run and
+    its verdict is a ProbeResult like a probe's.
+    """
+    if deciders.kind_of(item.probe_id) != deciders.ARTIFACT:
+        raise ProbeRunError(f"{item.key} is not bound to an artifact check.")
+    if evidence.kind != Evidence.Kind.FILE or evidence.item_id != item.pk:
+        raise ProbeRunError("Only a file attached to this item can be judged.")
+    with transaction.atomic():
+        run = ProbeRun.objects.create(release_id=item.release_id, evidence=evidence, requested_by=by,
+                                      trigger=ProbeRun.Trigger.UPLOAD, bundle_name=evidence.filename[:255])
+        record("probes.run.created", actor=by, obj=run, release=item.release,
+               after={"source": run.source_label, "trigger": run.trigger, "item": item.key,
+                      "check": item.probe_id, "sha256": evidence.sha256})
+        run.enqueued = jobs.job_enqueue(RUNS, run.pk) if queue else None
+    return run
+
+
+def artifact_rejudge(*, item: ReleaseItem, by) -> ProbeRun:
+    """Judge the item's latest file again (after its check's params changed, or an error was fixed)."""
+    evidence = item.evidence.filter(kind=Evidence.Kind.FILE).order_by("-created_at", "-pk").first()
+    if evidence is None:
+        raise ProbeRunError("Attach the file to judge first: no file is attached to this item.")
+    return artifact_run_create(item=item, evidence=evidence, by=by)
+
+
+def run_repeat(*, release: Release, by=None) -> ProbeRun:
+    """Start the release's last probe run again: on the same cluster, or on the same manifests."""
+    last = (release.probe_runs.exclude(trigger=ProbeRun.Trigger.UPLOAD)
+            .filter(Q(cluster__isnull=False) | ~Q(bundle="")).select_related("cluster").first())
+    if last is None:
+        raise ProbeRunError("No probe run to repeat yet: start one on a cluster or on manifests from the release page.")
+    if last.cluster_id:
+        return run_create(release=release, cluster=last.cluster, by=by)
+    try:
+        with last.bundle.open("rb") as handle:
+            bundle = bundles.open_targz(handle.read())
+    except (FileNotFoundError, bundles.BundleError):
+        raise ProbeRunError("The manifests of the last run are no longer stored: upload them again "
+                            "from the release page.") from None
+    return run_create(release=release, bundle=bundle, bundle_name=last.bundle_name, by=by)
+
+
+def on_file_evidence(*, evidence: Evidence, item: ReleaseItem, by) -> str | None:
+    """The hook checklists calls when a file is attached (registered in ProbesConfig.ready)."""
+    if deciders.kind_of(item.probe_id) != deciders.ARTIFACT:
+        return None
+    run = artifact_run_create(item=item, evidence=evidence, by=by)
+    return f"Being judged by {item.probe_id} in the background (run {run.pk})."
+
+
+def _judge_artifact_run(run: ProbeRun) -> Execution:
+    """Read the run's file and judge it with its item's artifact check; store like a probe result."""
+    evidence = run.evidence
+    item = evidence.item if evidence is not None else None
+    if item is None:
+        return Execution(_finish_error(run, "The file to judge is no longer stored.", None))
+    check_id = item.probe_id
+    try:
+        outcome = _judge_file(evidence, check_id, item.probe_params or {})
+    except FileNotFoundError:
+        return Execution(_finish_error(run, f"The stored file {evidence.filename} is missing.", None))
+    check = ARTIFACT_CHECKS.get(check_id)
+    data = ProbeResultData(check_id, check.title if check else check_id, [item.key], dict(item.probe_params or {}),
+                           outcome)
+    stats = {"artifact": {"filename": evidence.filename, "sha256": evidence.sha256, "size": evidence.size}}
+    return Execution(_store(run, [data], stats), [data])
+
+
+def _judge_file(evidence: Evidence, check_id: str, params: dict) -> Outcome:
+    observed = {"filename": evidence.filename, "size": evidence.size, "sha256": evidence.sha256, "check": check_id}
+    check = ARTIFACT_CHECKS.get(check_id)
+    if check is None:
+        return Outcome("error", f"The item is bound to {check_id!r}, which is no artifact check.",
+                       observed={**observed, "error": "unknown-check"})
+    limit = ARTIFACT_FORMATS[check.format].max_bytes
+    if evidence.size > limit:  # not even read: the format's budget is what one judgement may cost
+        return Outcome("error", f"{evidence.filename}: {evidence.size / (1024 * 1024):.1f} MB is over the "
+                       f"{limit // (1024 * 1024)} MB limit for {check.format} files", observed={**observed, "error": "too-large"})
+    with evidence.file.open("rb") as handle:
+        content = handle.read(limit + 1)
+    try:
+        return judge_artifact(check_id, content, evidence.filename, params)
+    except ParamsError as exc:
+        return Outcome("error", f"The binding's params are not valid: {exc}", observed={**observed, "error": "params"})
+
+
 # --- housekeeping (Celery beat) ------------------------------------------------------------------
 def runs_sweep_stuck(*, now=None) -> dict[str, list[int]]:
     """Send again runs the broker never got, requeue runs a dead worker left behind, fail the hopeless.
@@ -411,7 +512,7 @@ def releases_reprobe(*, now=None) -> list[ProbeRun]:
     releases = Release.objects.filter(
         Q(state__in=[Release.State.IN_PROGRESS, Release.State.AWAITING_SIGNOFF])
         | Q(state=Release.State.APPROVED, updated_at__gte=recent)
-    ).exclude(probe_runs__state__in=_ACTIVE).filter(items__probe_id__gt="").distinct()
+    ).exclude(probe_runs__state__in=_ACTIVE).filter(pk__in=ReleaseItem.objects.filter(probe_bound()).values("release_id")).distinct()
     runs = []
     for release in releases:
         last = release.probe_runs.filter(cluster__isnull=False).select_related("cluster").first()

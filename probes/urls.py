@@ -10,4 +10,5 @@ urlpatterns = [
     path("releases/<int:pk>/probes/", views.release_probes, name="release-probes"),
     path("releases/<int:pk>/probes/run/", views.run_create, name="run-create"),
     path("releases/<int:pk>/probes/runs/<int:run_pk>/", views.run_detail, name="run-detail"),
+    path("releases/<int:release_pk>/items/<int:pk>/rerun/", views.item_rerun, name="item-rerun"),
 ]

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from checklists.permissions import get_release_for_user
+from checklists import deciders
+from checklists.permissions import get_item_for_user, get_release_for_user
 from probes.permissions import can_manage_clusters, can_run_probes, can_see_clusters, get_probe_run_for_user
 from probes import crypto, cluster_collector as live, selectors, services
 from probes.forms import ClusterForm, RunProbesForm
@@ -109,6 +110,34 @@ def run_create(request, pk):
     problems = [str(error) for errors in form.errors.values() for error in errors]
     messages.error(request, "The probe run was not started: " + " ".join(problems))
     return render(request, "probes/release_probes.html", _panel_context(request, release, form), status=400)
+
+
+@require_POST
+@login_required
+def item_rerun(request, release_pk, pk):
+    """Decide an automated item again: judge its latest file (artifact check) or repeat the release's
+    last probe run (Kubernetes probe). 404 when the item is not visible, 403 when it may not be changed."""
+    item = get_item_for_user(request.user, release_pk, pk, for_change=True)
+    kind = deciders.kind_of(item.probe_id)
+    try:
+        if kind == deciders.ARTIFACT:
+            run = services.artifact_rejudge(item=item, by=request.user)
+            text = f"{run.source_label} queued to be judged again by {item.probe_id} (run {run.pk})."
+        elif kind == deciders.PROBE:
+            if not can_run_probes(request.user, item.release):
+                raise PermissionDenied("You may not run probes on this release.")
+            run = services.run_repeat(release=item.release, by=request.user)
+            text = f"Probe run {run.pk} queued on {run.source_label}."
+        else:
+            raise services.ProbeRunError("This item is not decided by a probe or an artifact check that can be run here.")
+    except services.ProbeRunError as exc:
+        messages.error(request, f"Not started: {exc}")
+    else:
+        if run.enqueued is not None and run.enqueued.waiting_for_queue:
+            messages.warning(request, f"{text} {jobs.QUEUE_DOWN}.")
+        else:
+            messages.success(request, text)
+    return redirect(reverse("item-detail", args=[item.release_id, item.pk]) + "#item-probe")
 
 
 @require_GET

@@ -256,7 +256,11 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # Probes and sign-off.
 READINESS_SECRETS_KEYS = env_list("READINESS_SECRETS_KEYS", [])
 READINESS_ALLOW_EXEMPTIONS = env_bool("READINESS_ALLOW_EXEMPTIONS", True)
-READINESS_EVIDENCE_MAX_AGE_HOURS = env_int("READINESS_EVIDENCE_MAX_AGE_HOURS", 24)
+# How long an automated verdict stays fresh, per kind of check; older ones block sign-off like an open
+# item. A probe or collector verdict is as old as its run; an artifact's as old as the file it judged.
+READINESS_EVIDENCE_MAX_AGE_HOURS = env_int("READINESS_EVIDENCE_MAX_AGE_HOURS", 24)  # Kubernetes probes
+READINESS_ARTIFACT_MAX_AGE_HOURS = env_int("READINESS_ARTIFACT_MAX_AGE_HOURS", 168)  # CI artifacts: a week
+READINESS_COLLECTOR_MAX_AGE_HOURS = env_int("READINESS_COLLECTOR_MAX_AGE_HOURS", 24)  # observability APIs
 # A release started from an earlier one carries over the evidence people added within this many days.
 READINESS_CARRY_EVIDENCE_DAYS = env_int("READINESS_CARRY_EVIDENCE_DAYS", 30)
 # A run that was started this many times without finishing (its worker killed each time) ends failed.

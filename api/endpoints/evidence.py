@@ -29,6 +29,8 @@ class EvidenceOut(Schema):
     note: str
     created_by: str | None
     created_at: datetime.datetime
+    judging: list[str] = Field(default_factory=list, description="what the file set off: an artifact check "
+                               "judging it in the background (the verdict lands on the item)")
 
 
 class LinkIn(Schema):
@@ -42,7 +44,8 @@ class NoteIn(Schema):
 def evidence_out(e: Evidence, key: str) -> dict:
     return {"id": e.pk, "item": key, "kind": e.kind, "sha256": e.sha256, "size": e.size, "filename": e.filename,
             "content_type": e.content_type, "url": e.url, "note": e.note,
-            "created_by": e.created_by.get_username() if e.created_by else None, "created_at": e.created_at}
+            "created_by": e.created_by.get_username() if e.created_by else None, "created_at": e.created_at,
+            "judging": list(getattr(e, "notes", []))}
 
 
 def _add(request, release_id: Id, key: str, add):

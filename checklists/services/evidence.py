@@ -14,7 +14,7 @@ from django.utils.text import get_valid_filename
 
 import filetype
 
-from checklists import permissions
+from checklists import deciders, permissions
 from checklists.audit import record
 from checklists.models import Evidence, ReleaseItem
 from checklists.services.items import ItemError
@@ -81,7 +81,10 @@ def evidence_add_file(*, item: ReleaseItem, upload, by, via: str = "") -> Eviden
             upload.seek(0)
             evidence.file.save(name, File(upload), save=False)
         evidence.save()
-        return _evidence_added(evidence, item=item, by=by, via=via)
+        _evidence_added(evidence, item=item, by=by, via=via)
+        # What the file sets off (an artifact check judging it in the background), for the person.
+        evidence.notes = deciders.file_evidence_added(evidence=evidence, item=item, by=by)
+        return evidence
 
 
 def too_large_message() -> str:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from checklists import checklist_markdown as markdown, permissions
+from checklists import checklist_markdown as markdown, deciders, permissions
 from checklists.audit import canonical_json, record
 from checklists.models import ChecklistTemplate, Severity, Team, TemplateItem, TemplateSection, TemplateVersion
 
@@ -25,7 +25,8 @@ def template_import(*, data: bytes, name: str | None = None, source_name: str = 
 
     `metadata` (optional) sets default teams per top-level section, severities, probe bindings and
     sign-off defaults: {"teams": {section_key: team_slug}, "severity": {item_key: level},
-    "probes": {item_key: {"probe": id, "params": {}}}, "signoff": [...]}. Raises ChecklistError; writes
+    "probes": {item_key: {"probe"|"artifact"|"collector": id, "params": {}}}, "signoff": [...]}
+    (whichever kind binds an item, its prefixed id is stored in probe_id; see checklists.deciders). Raises ChecklistError; writes
     nothing on any error.
     """
     text = markdown.decode(data)
@@ -90,7 +91,7 @@ def _save_items(version, checklist, sections, metadata) -> int:
                 checked_in_source=item.checked, number=item.number, line=item.line,
                 default_team=teams.get(section.key), required=_required(item, section),
                 severity=severities.get(item.key) or _severity(item),
-                probe_id=binding.get("probe", ""), probe_params=binding.get("params") or {},
+                probe_id=deciders.binding_id(binding), probe_params=binding.get("params") or {},
             ))
         for row in TemplateItem.objects.bulk_create(rows):
             saved[row.key] = row

@@ -1,13 +1,12 @@
 """The approver's review: what deserves a look before approving a release, each entry linking to its
 item. Reads only; a fixed number of queries whatever the release size."""
-import datetime
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
 from checklists.models import Approval, AuditEvent, ReleaseItem, Waiver
+from checklists.signoff.services import stale_reason
 
 
 @dataclass
@@ -37,7 +36,6 @@ def release_review(release, *, now=None) -> Review:
     the waivers, the latest decision, the audit events since it, and the reasons of not-applicable
     items."""
     now = now or timezone.now()
-    max_age = datetime.timedelta(hours=settings.READINESS_EVIDENCE_MAX_AGE_HOURS)
     review = Review()
     items = list(release.items.select_related("section", "owner_team", "changed_by", "completed_by")
                  .annotate(evidence_total=Count("evidence")).order_by("order"))
@@ -53,11 +51,10 @@ def release_review(release, *, now=None) -> Review:
                 item, f"the probe failed; {_who(item.changed_by)} set it {item.get_status_display().lower()}"))
         if item.status == ReleaseItem.Status.NOT_APPLICABLE:
             review.not_applicable.append(ReviewEntry(item))
-        if item.decided_by_probe and item.status not in (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE):
+        if stale_reason(item, now):
             checked = item.probe_checked_at
-            if checked is None or now - checked > max_age:
-                review.stale.append(ReviewEntry(
-                    item, "never checked" if checked is None else f"last checked {checked:%Y-%m-%d %H:%M} UTC"))
+            review.stale.append(ReviewEntry(
+                item, "never checked" if checked is None else f"last checked {checked:%Y-%m-%d %H:%M} UTC"))
     review.waivers = list(Waiver.objects.filter(item__release=release)
                           .exclude(state__in=[Waiver.State.REFUSED, Waiver.State.REVOKED])
                           .select_related("item", "requested_by", "decided_by").order_by("expires_on"))

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from checklists import permissions
+from checklists import deciders, permissions
 from checklists.audit import canonical_json, record
 from checklists.models import Approval, AuditEvent, Evidence, Release, ReleaseItem, SignoffRequirement, TemplateSection, Waiver
 
@@ -55,7 +55,7 @@ class Blockers:
         if self.incomplete:
             parts.append(f"{len(self.incomplete)} required item(s) not complete")
         if self.stale:
-            parts.append(f"{len(self.stale)} item(s) with stale probe evidence")
+            parts.append(f"{len(self.stale)} item(s) with stale automated evidence")
         if self.no_requirements:
             parts.append("no sign-off requirement is defined")
         return "; ".join(parts)
@@ -66,16 +66,39 @@ def live_waiver_q(today=None):
     return Q(state=Waiver.State.GRANTED, expires_on__gt=today)
 
 
+_MAX_AGE_SETTINGS = {deciders.PROBE: "READINESS_EVIDENCE_MAX_AGE_HOURS",
+                     deciders.ARTIFACT: "READINESS_ARTIFACT_MAX_AGE_HOURS",
+                     deciders.COLLECTOR: "READINESS_COLLECTOR_MAX_AGE_HOURS"}
+
+
+def evidence_max_age_hours(check_id: str) -> int:
+    """How many hours the verdict of the check `check_id` stays fresh (per kind: probe, artifact, collector)."""
+    kind = deciders.kind_of(check_id) or deciders.PROBE
+    return getattr(settings, _MAX_AGE_SETTINGS[kind])
+
+
+def stale_reason(item: ReleaseItem, now) -> str | None:
+    """Why an item decided by a machine no longer counts ("artifact evidence older than 168 h (...)"),
+    or None while its verdict is fresh. Items a person waived or set not applicable are never stale."""
+    if not item.decided_by_probe or item.status in (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE):
+        return None
+    hours = evidence_max_age_hours(item.probe_id)
+    checked = item.probe_checked_at
+    if checked is not None and now - checked <= datetime.timedelta(hours=hours):
+        return None
+    age = "never checked" if checked is None else f"last checked {checked:%Y-%m-%d %H:%M} UTC"
+    return f"{deciders.kind_of(item.probe_id) or deciders.PROBE} evidence older than {hours} h ({age})"
+
+
 def signoff_blockers(release: Release, *, now=None) -> Blockers:
     """Everything that stops sign-off, item by item. Costs 3 queries whatever the release size."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    max_age = datetime.timedelta(hours=settings.READINESS_EVIDENCE_MAX_AGE_HOURS)
     waived_ok = set(
         Waiver.objects.filter(live_waiver_q(today), item__release=release).values_list("item_id", flat=True)
     )
     blockers = Blockers()
-    fields = ("pk", "key", "text", "status", "required", "decided_by_probe", "probe_checked_at")
+    fields = ("pk", "key", "text", "status", "required", "decided_by_probe", "probe_checked_at", "probe_id")
     for item in release.items.only(*fields).order_by("order"):
         if item.required:
             if item.status == ReleaseItem.Status.WAIVED and item.pk not in waived_ok:
@@ -84,13 +107,9 @@ def signoff_blockers(release: Release, *, now=None) -> Blockers:
             elif item.status not in ReleaseItem.COMPLETE:
                 blockers.incomplete.append(Blocker(item.key, item.text, f"status is {item.get_status_display()}",
                                                    item.pk))
-        if item.decided_by_probe and item.status not in (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE):
-            checked = item.probe_checked_at
-            if checked is None or now - checked > max_age:
-                age = "never checked" if checked is None else f"last checked {checked:%Y-%m-%d %H:%M} UTC"
-                blockers.stale.append(Blocker(
-                    item.key, item.text,
-                    f"probe evidence older than {settings.READINESS_EVIDENCE_MAX_AGE_HOURS} h ({age})", item.pk))
+        reason = stale_reason(item, now)
+        if reason:
+            blockers.stale.append(Blocker(item.key, item.text, reason, item.pk))
     blockers.no_requirements = not release.requirements.exists()
     return blockers
 

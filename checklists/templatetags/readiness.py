@@ -5,9 +5,16 @@ from django import template
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
+from checklists import deciders
 from checklists.rendering import render_markdown
 
 register = template.Library()
+
+
+@register.filter
+def check_kind(check_id: str) -> str:
+    """{{ item.probe_id|check_kind }}: "probe", "artifact" or "collector" (see checklists.deciders)."""
+    return deciders.kind_of(check_id)
 
 
 @register.filter

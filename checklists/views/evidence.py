@@ -37,7 +37,8 @@ def evidence_create(request, release_pk, pk):
                 if not data["file"]:
                     raise ItemError("Choose a file to upload.")
                 evidence = evidence_services.evidence_add_file(item=item, upload=data["file"], by=request.user)
-                text = f"File “{evidence.filename}” added (SHA-256 {evidence.sha256[:12]}…)."
+                text = " ".join([f"File “{evidence.filename}” added (SHA-256 {evidence.sha256[:12]}…).",
+                                 *getattr(evidence, "notes", [])])
             elif data["kind"] == "link":
                 evidence = evidence_services.evidence_add_link(item=item, url=data["url"], by=request.user)
                 text = f"Link {evidence.url} added."

@@ -14,7 +14,7 @@ from django.utils import timezone
 from checklists.models import AuditEvent, Evidence, Release, ReleaseItem
 from probes import bundles, services
 from probes.engine.manifests import load_manifests
-from probes.models import Cluster, ProbeResult, ProbeRun
+from probes.models import Cluster, ProbeResult, ProbeRun, probe_bound
 
 BUNDLES = Path(__file__).parent / "bundles"
 REPLICAS = "workloads.replicas"  # passes on the good bundle, fails on the bad one (replicas: 1)
@@ -36,7 +36,7 @@ def item(release, probe_id) -> ReleaseItem:
 
 
 def test_bundle_run_decides_items_and_attaches_evidence(release):
-    bound = release.items.exclude(probe_id="").count()
+    bound = release.items.filter(probe_bound()).count()
 
     execution = bundle_run(release, "good")
 

@@ -121,7 +121,9 @@ class Command(BaseCommand):
             from checklists.seed import load_default_template
 
             version = load_default_template().version
-        items = version.items.exclude(probe_id="").order_by("order").values_list("key", "probe_id", "probe_params")
+        from probes.models import probe_bound
+
+        items = version.items.filter(probe_bound()).order_by("order").values_list("key", "probe_id", "probe_params")
         from probes.engine.bindings import group
 
         return group({key: {"probe": probe_id, "params": params or {}} for key, probe_id, params in items})
