@@ -39,8 +39,10 @@ GATE_URL = '"$READINESS_URL/api/v1/gate/$SERVICE/$VERSION?environment=production
 
 @pytest.fixture
 def workdir(tmp_path):
-    (tmp_path / "junit.xml").write_text('<testsuite name="integration" tests="3"><testcase name="a"/></testsuite>')
-    (tmp_path / "coverage.xml").write_text('<coverage line-rate="0.91"></coverage>')
+    (tmp_path / "junit.xml").write_text('<testsuite name="integration" tests="1" failures="0" errors="0">'
+                                        '<testcase classname="integration.orders" name="a"/></testsuite>')
+    (tmp_path / "coverage.xml").write_text('<coverage line-rate="0.91" branch-rate="0" branches-valid="0">'
+                                           '</coverage>')
     manifests = sorted((ROOT / "docker" / "k8s").glob("*.yaml"))
     (tmp_path / "rendered.yaml").write_text("\n---\n".join(p.read_text() for p in manifests))
     return tmp_path
@@ -78,8 +80,15 @@ def test_the_readme_pipeline_runs_as_written(live_server, workers, broker, peopl
     assert f"release {release.pk}" in done.stdout and "done: " in done.stdout
     assert Evidence.objects.filter(item__release=release, kind="file").count() == 2
     testing = release.items.filter(key__startswith="testing.")
-    assert testing.count() > 1 and testing.filter(status="done").count() == testing.count()
-    assert release.probe_runs.get().state == "done"
+    by_hand = release.items.filter(key__startswith="documentation.", probe_id="")
+    assert by_hand.count() > 1 and by_hand.filter(status="done").count() == by_hand.count()
+    assert release.probe_runs.get(trigger="api").state == "done"
+    # The two files were judged by the worker, each by the check its item is bound to.
+    uploads = release.probe_runs.filter(trigger="upload")
+    wait_for(lambda: uploads.count() == 2 and all(run.finished_at for run in uploads), timeout=60,
+             what="the artifact checks")
+    judged = testing.filter(evidence__kind="file").distinct()
+    assert judged.count() == 2 and set(judged.values_list("probe_status", flat=True)) <= {"pass", "fail", "error"}
 
     closed = _bash(gate, env, workdir)
     assert closed.returncode == 22  # curl --fail-with-body on the 409
