@@ -1,3 +1,3 @@
-from readiness.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The project: settings, urls, the Celery app and what every app shares. Importing it costs nothing:
+the pure probe engine uses readiness.safe_yaml without loading Celery or Django (the Celery app is
+loaded when Django starts, in apps.py, and by `celery -A readiness`, which finds readiness.celery)."""

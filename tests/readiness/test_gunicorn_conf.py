@@ -78,8 +78,9 @@ def test_it_starts_that_many_threaded_workers_and_serves(tmp_path):
                 time.sleep(0.3)
         children = psutil.Process(process.pid).children()
         assert len(children) == 2
-        # gthread: each worker runs its main thread plus its request threads once it served one.
-        assert all(child.num_threads() >= 2 for child in children if child.pid)
+        # gthread: a worker runs its main thread plus request threads once it has served a request (the
+        # pool starts them on demand, so only the worker that answered is sure to have one).
+        assert any(child.num_threads() >= 2 for child in children if child.pid)
     finally:
         process.terminate()
         process.wait(20)
