@@ -1,6 +1,7 @@
-"""Sign-off and waiver views (reports have theirs in reports/views.py). Small functions; permissions come from checklists.permissions,
-state changes from the services. An htmx request gets the panel fragment back, a plain form post a
-redirect to the full sign-off page, so every action works without JavaScript."""
+"""Sign-off and waiver views (reports have theirs in reports/views.py). Small functions: permissions
+come from checklists.permissions, state changes from the services. An htmx request gets the panel
+fragment back, a plain form post a redirect to the full sign-off page, so every action works without
+JavaScript."""
 import datetime
 
 from django.contrib import messages
