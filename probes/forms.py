@@ -3,7 +3,7 @@ from django import forms
 from django.conf import settings
 
 from probes import bundles, crypto, cluster_collector as live
-from probes.models import Cluster
+from probes.models import Cluster, ObservabilityEndpoint
 
 
 class SecretTextarea(forms.Textarea):
@@ -91,4 +91,34 @@ class RunProbesForm(forms.Form):
             except bundles.BundleError as exc:
                 raise forms.ValidationError(str(exc)) from None
             data["bundle_name"] = ", ".join(f.name for f in uploads)
+        return data
+
+
+class EndpointForm(forms.Form):
+    name = forms.SlugField(max_length=100, help_text="Letters, digits and hyphens, e.g. prometheus-prod.")
+    kind = forms.ChoiceField(choices=ObservabilityEndpoint.Kind.choices)
+    url = forms.URLField(max_length=500, label="URL", assume_scheme="https",
+                         help_text="Where its HTTP API answers, e.g. https://prometheus.example.internal.")
+    environment = forms.CharField(max_length=50, required=False,
+                                  help_text="The releases it serves, e.g. production. Empty: every environment "
+                                            "without an endpoint of this kind of its own.")
+    username = forms.CharField(max_length=200, required=False, help_text="For basic auth; empty for a bearer token.")
+    secret = forms.CharField(required=False, strip=False, label="Token or password",
+                             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                             help_text="Encrypted, and never shown again.")
+    verify_tls = forms.BooleanField(required=False, initial=True, label="Verify the TLS certificate")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if ObservabilityEndpoint.objects.filter(name=name).exists():
+            raise forms.ValidationError("An endpoint with this name exists already.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("secret") and not settings.READINESS_SECRETS_KEYS:
+            raise forms.ValidationError(
+                "No encryption key is configured, so a token cannot be stored: set READINESS_SECRETS_KEYS.")
+        if data.get("username") and not data.get("secret"):
+            self.add_error("secret", "Basic auth needs the password.")
         return data

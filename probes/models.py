@@ -71,6 +71,8 @@ class ProbeRun(models.Model):
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
     bundle = models.FileField(upload_to="bundles/%Y/%m/", blank=True, max_length=300)
     bundle_name = models.CharField(max_length=255, blank=True)
+    # A collection run reads these observability endpoints and judges the release's collector-bound items.
+    endpoints = models.ManyToManyField("ObservabilityEndpoint", blank=True, related_name="runs")
     # An artifact run judges this one file, attached to an item bound to an artifact check.
     evidence = models.ForeignKey("checklists.Evidence", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="artifact_runs")
@@ -99,6 +101,11 @@ class ProbeRun(models.Model):
         return f"Probe run {self.pk} ({self.state})"
 
     @property
+    def is_collection(self) -> bool:
+        """Neither a cluster, nor manifests, nor a file: the release's observability endpoints."""
+        return not self.cluster_id and not self.bundle and not self.evidence_id and self.trigger != RunTrigger.UPLOAD
+
+    @property
     def source_label(self) -> str:
         if self.evidence_id:
             return f"artifact {self.evidence.filename} (SHA-256 {self.evidence.sha256[:12]}…)"
@@ -106,6 +113,8 @@ class ProbeRun(models.Model):
             return "artifact (file no longer stored)"
         if self.cluster_id:
             return f"cluster {self.cluster.name}"
+        if self.is_collection:
+            return "observability endpoints"
         return f"manifests {self.bundle_name}" if self.bundle_name else "manifests"
 
 
@@ -165,16 +174,25 @@ class ObservabilityEndpoint(models.Model):
         JAEGER = "jaeger", "Jaeger"
         TEMPO = "tempo", "Tempo"
 
+    Status = ClusterStatus  # the outcome of the last test, as for clusters
+
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     url = models.URLField(max_length=500)
+    # The releases it serves: those of this environment ("production"); empty serves every environment
+    # that has no endpoint of this kind of its own.
+    environment = models.CharField(max_length=50, blank=True)
     username = models.CharField(max_length=200, blank=True)  # set for basic auth; empty: bearer token
     secret_encrypted = models.TextField(blank=True)  # Fernet token of the bearer token or password
     verify_tls = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=20, blank=True, choices=ClusterStatus.choices)
+    last_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(fields=["kind", "environment"], name="obs_endpoint_kind_env_idx")]
 
     def __str__(self):
         return f"{self.name} ({self.kind})"

@@ -21,20 +21,23 @@ from checklists.audit import canonical_json, record
 from checklists.models import Evidence, Release, ReleaseItem
 from checklists.services.items import ItemConflict, Source, item_change, item_record_check
 from checklists.signoff.services import lock_release_for_item_change
-from probes import bundles, crypto, cluster_collector as live
+from probes import bundles, collection, crypto, cluster_collector as live
+from probes.endpoints import endpoints_for
 from checklists import deciders
 from probes.engine.artifacts import ARTIFACT_CHECKS, FORMATS as ARTIFACT_FORMATS, judge_artifact
+from probes.engine import podspecs, registry
 from probes.engine.bindings import group
 from probes.engine.outcome import Outcome, ParamsError
 from probes.engine.evaluate import Binding, ProbeResultData, evaluate, kinds_needed
 from probes.engine.manifests import ManifestError
-from probes.models import Cluster, ProbeResult, ProbeRun, RunState, probe_bound
-from readiness import jobs
+from probes.models import Cluster, ObservabilityEndpoint, ProbeResult, ProbeRun, RunState, probe_bound
+from readiness import jobs, safe_yaml
 
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the reachability check of a cluster
 _ACTIVE = (RunState.QUEUED, RunState.RUNNING)
+IMAGES_SCANNED = "artifact.sarif.images-scanned"
 # Items a person decided are not for a probe to overturn; their results are still recorded.
 _PERSON_DECIDED = (ReleaseItem.Status.WAIVED, ReleaseItem.Status.NOT_APPLICABLE)
 
@@ -182,6 +185,8 @@ def run_execute(*, run_id: int, final_attempt: bool = True) -> Execution:
         return Execution(None)
     if run.trigger == ProbeRun.Trigger.UPLOAD:
         return _judge_artifact_run(run)
+    if run.is_collection:
+        return _collect_run(run, final_attempt=final_attempt)
     bindings = release_bindings(run.release) if run.release_id else []
     try:
         snapshot, stats = _collect(run, bindings)
@@ -194,6 +199,7 @@ def run_execute(*, run_id: int, final_attempt: bool = True) -> Execution:
     except (ManifestError, bundles.BundleError, crypto.SecretKeyError) as exc:
         return Execution(_finish_error(run, str(exc), None))
     results = evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
+    stats["images"] = podspecs.images(snapshot)  # what the release's image scan is judged against
     _update_cluster(run, None)
     return Execution(_store(run, results, stats, note=getattr(snapshot, "note", "")), results)
 
@@ -446,6 +452,37 @@ def run_repeat(*, release: Release, by=None) -> ProbeRun:
     return run_create(release=release, bundle=bundle, bundle_name=last.bundle_name, by=by)
 
 
+PARAMS_MAX_BYTES = 16 * 1024
+
+
+def item_set_params(*, item: ReleaseItem, text: str, by, expected_version: int) -> str:
+    """Set the params the item's check judges by (YAML or JSON, validated by the check), through the
+    items' entry point; an artifact check judges the latest file again. Returns a note for the person.
+    Raises ProbeRunError for text that is not a valid params mapping, naming the field."""
+    found = registry.find(item.probe_id)
+    if found is None:
+        raise ProbeRunError("This item is not decided by a check, so it has no params.")
+    if len(text.encode()) > PARAMS_MAX_BYTES:
+        raise ProbeRunError(f"params: more than {PARAMS_MAX_BYTES // 1024} KB")
+    try:
+        params = safe_yaml.load(text, name="params") or {}
+    except safe_yaml.YamlError as exc:
+        raise ProbeRunError(str(exc)) from None
+    if not isinstance(params, dict):
+        raise ProbeRunError("params: expected a mapping of names to values, e.g. {normal_rps: 120}")
+    try:
+        found[1].parse_params(params)
+    except ParamsError as exc:
+        raise ProbeRunError(f"params: {exc}") from None
+    params = json.loads(canonical_json(params))  # what the database holds, dates and all as JSON
+    item_change(item=item, changes={"probe_params": params}, by=by, expected_version=expected_version,
+                source=Source.PARAMS)
+    if found[0] == deciders.ARTIFACT and item.evidence.filter(kind=Evidence.Kind.FILE).exists():
+        run = artifact_rejudge(item=item, by=by)
+        return f"Params saved; the latest file is being judged again with them (run {run.pk})."
+    return "Params saved; they apply from the next run."
+
+
 def on_file_evidence(*, evidence: Evidence, item: ReleaseItem, by) -> str | None:
     """The hook checklists calls when a file is attached (registered in ProbesConfig.ready)."""
     if deciders.kind_of(item.probe_id) != deciders.ARTIFACT:
@@ -461,15 +498,26 @@ def _judge_artifact_run(run: ProbeRun) -> Execution:
     if item is None:
         return Execution(_finish_error(run, "The file to judge is no longer stored.", None))
     check_id = item.probe_id
+    params = _release_params(item)
     try:
-        outcome = _judge_file(evidence, check_id, item.probe_params or {})
+        outcome = _judge_file(evidence, check_id, params)
     except FileNotFoundError:
         return Execution(_finish_error(run, f"The stored file {evidence.filename} is missing.", None))
     check = ARTIFACT_CHECKS.get(check_id)
-    data = ProbeResultData(check_id, check.title if check else check_id, [item.key], dict(item.probe_params or {}),
-                           outcome)
+    data = ProbeResultData(check_id, check.title if check else check_id, [item.key], params, outcome)
     stats = {"artifact": {"filename": evidence.filename, "sha256": evidence.sha256, "size": evidence.size}}
     return Execution(_store(run, [data], stats), [data])
+
+
+def _release_params(item: ReleaseItem) -> dict:
+    """The item's params, and for the image-scan check the images of the release's last finished
+    cluster or manifest run (unless the item names its images itself)."""
+    params = dict(item.probe_params or {})
+    if item.probe_id == IMAGES_SCANNED and not params.get("images"):
+        last = (ProbeRun.objects.filter(release_id=item.release_id, state=RunState.DONE)
+                .filter(Q(cluster__isnull=False) | ~Q(bundle="")).order_by("-finished_at").only("stats").first())
+        params["images"] = list((last.stats or {}).get("images") or []) if last else []
+    return params
 
 
 def _judge_file(evidence: Evidence, check_id: str, params: dict) -> Outcome:
@@ -488,6 +536,60 @@ def _judge_file(evidence: Evidence, check_id: str, params: dict) -> Outcome:
         return judge_artifact(check_id, content, evidence.filename, params)
     except ParamsError as exc:
         return Outcome("error", f"The binding's params are not valid: {exc}", observed={**observed, "error": "params"})
+
+
+# --- collection runs: the release's observability endpoints ------------------------------------
+def collection_run_create(*, release: Release, trigger: str = ProbeRun.Trigger.MANUAL, by=None,
+                          queue: bool = True) -> ProbeRun:
+    """Queue a run that reads the observability endpoints serving the release's environment and judges
+    its collector-bound items (on commit). The endpoints are fixed when the run is created."""
+    if not collection.collector_bindings(release):
+        raise ProbeRunError("No item of this release is bound to a collector check.")
+    endpoints = list({e.pk: e for e in endpoints_for(release.environment).values()}.values())
+    if not endpoints:
+        raise ProbeRunError(f"No observability endpoint serves the {release.environment} environment: "
+                            f"an admin adds one on the Observability page.")
+    with transaction.atomic():
+        run = ProbeRun.objects.create(release=release, trigger=trigger, requested_by=by)
+        run.endpoints.set(endpoints)
+        record("probes.run.created", actor=by, obj=run, release=release,
+               after={"source": run.source_label, "trigger": trigger,
+                      "endpoints": sorted(e.name for e in endpoints)})
+        run.enqueued = jobs.job_enqueue(RUNS, run.pk) if queue else None
+    return run
+
+
+def _collect_run(run: ProbeRun, *, final_attempt: bool) -> Execution:
+    """Read the run's endpoints and judge; a transient failure retries the whole run (reading is cheap)
+    unless this is the final attempt, when the checks that needed the endpoint end in error."""
+    collected = collection.collect_release(run.release, list(run.endpoints.all()))
+    if collected.transient and not final_attempt:
+        message = f"Retrying: {collected.transient[0]}"
+        _requeue(run, message)
+        raise RetryLater(message)
+    return Execution(_store(run, collected.results, collected.stats), collected.results)
+
+
+def releases_collect(*, now=None) -> list[ProbeRun]:
+    """Queue a scheduled collection for every open or recently approved release with collector-bound
+    items and an endpoint serving its environment, unless one is still active."""
+    now = now or timezone.now()
+    recent = now - timedelta(days=settings.READINESS_REPROBE_APPROVED_DAYS)
+    if not ObservabilityEndpoint.objects.exists():
+        return []
+    active = ProbeRun.objects.filter(state__in=_ACTIVE, cluster__isnull=True, bundle="", evidence__isnull=True).exclude(
+        trigger=ProbeRun.Trigger.UPLOAD).values("release_id")
+    releases = Release.objects.filter(
+        Q(state__in=[Release.State.IN_PROGRESS, Release.State.AWAITING_SIGNOFF])
+        | Q(state=Release.State.APPROVED, updated_at__gte=recent)
+    ).exclude(pk__in=active).filter(pk__in=ReleaseItem.objects.filter(probe_id__startswith="collector.").values("release_id"))
+    runs = []
+    for release in releases:
+        try:
+            runs.append(collection_run_create(release=release, trigger=ProbeRun.Trigger.SCHEDULE))
+        except ProbeRunError:  # no endpoint for its environment: nothing to read
+            continue
+    return runs
 
 
 # --- housekeeping (Celery beat) ------------------------------------------------------------------

@@ -46,3 +46,9 @@ def sweep_stuck_runs() -> dict:
 def reprobe_releases() -> list[int]:
     """Drift watch: queue a scheduled run for every open or recently approved release."""
     return [run.pk for run in services.releases_reprobe()]
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def collect_releases() -> list[int]:
+    """Queue a scheduled collection from the observability endpoints for every open release."""
+    return [run.pk for run in services.releases_collect()]

@@ -9,11 +9,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checklists import deciders
+from checklists.services.items import ItemConflict
 from checklists.permissions import get_item_for_user, get_release_for_user
-from probes.permissions import can_manage_clusters, can_run_probes, can_see_clusters, get_probe_run_for_user
-from probes import crypto, cluster_collector as live, selectors, services
-from probes.forms import ClusterForm, RunProbesForm
-from probes.models import Cluster
+from probes.permissions import (can_collect, can_manage_clusters, can_run_probes, can_see_clusters,
+                                get_probe_run_for_user)
+from probes import collection, crypto, cluster_collector as live, endpoints, selectors, services
+from probes.forms import ClusterForm, EndpointForm, RunProbesForm
+from probes.models import Cluster, ObservabilityEndpoint
 from readiness import jobs
 
 PANEL_FINDINGS = 5  # findings per probe in the release's probe panel
@@ -67,6 +69,90 @@ def cluster_test(request, pk):
     else:
         messages.error(request, f"Cluster {cluster.name} is {cluster.last_status}: {cluster.last_message}")
     return redirect("probes:cluster-list")
+
+
+@require_GET
+@login_required
+def endpoint_list(request):
+    """The observability endpoints: kind, URL, environment, auth kind and reachability, never a secret."""
+    _clusters_visible(request.user)
+    return render(request, "probes/endpoint_list.html", {
+        "endpoints": ObservabilityEndpoint.objects.all(), "can_manage": can_manage_clusters(request.user)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def endpoint_create(request):
+    _clusters_visible(request.user)
+    if not can_manage_clusters(request.user):
+        raise PermissionDenied("Only admins add observability endpoints.")
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        secret = data["secret"]
+        try:
+            endpoint = endpoints.endpoint_create(
+                name=data["name"], kind=data["kind"], url=data["url"], environment=data["environment"],
+                username=data["username"], password=secret if data["username"] else "",
+                token="" if data["username"] else secret, verify_tls=data["verify_tls"], by=request.user)
+        except (ValueError, crypto.SecretKeyError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Endpoint {endpoint.name} added. Test it to see whether it answers.")
+            return redirect("probes:endpoint-list")
+    return render(request, "probes/endpoint_form.html", {"form": form}, status=400 if request.method == "POST" else 200)
+
+
+@require_POST
+@login_required
+def endpoint_check(request, pk):
+    _clusters_visible(request.user)
+    endpoint = get_object_or_404(ObservabilityEndpoint, pk=pk)
+    if not can_manage_clusters(request.user):
+        raise PermissionDenied("Only admins test observability endpoints.")
+    endpoints.endpoint_check(endpoint=endpoint, by=request.user)
+    if endpoint.last_status == ObservabilityEndpoint.Status.REACHABLE:
+        messages.success(request, f"Endpoint {endpoint.name} answers.")
+    else:
+        messages.error(request, f"Endpoint {endpoint.name} is {endpoint.last_status}: {endpoint.last_message}")
+    return redirect("probes:endpoint-list")
+
+
+@require_POST
+@login_required
+def endpoint_delete(request, pk):
+    _clusters_visible(request.user)
+    endpoint = get_object_or_404(ObservabilityEndpoint, pk=pk)
+    if not can_manage_clusters(request.user):
+        raise PermissionDenied("Only admins remove observability endpoints.")
+    endpoints.endpoint_delete(endpoint=endpoint, by=request.user)
+    messages.success(request, f"Endpoint {endpoint.name} removed.")
+    return redirect("probes:endpoint-list")
+
+
+@require_POST
+@login_required
+def collect_create(request, pk):
+    """Collect now: queue a collection from the endpoints serving the release's environment."""
+    release = get_release_for_user(request.user, pk)
+    if not can_collect(request.user, release):
+        raise PermissionDenied("You may not start a collection on this release.")
+    try:
+        run = services.collection_run_create(release=release, by=request.user)
+    except services.ProbeRunError as exc:
+        messages.error(request, f"Not started: {exc}")
+    else:
+        _queued_message(request, run, f"Collection run {run.pk} queued on {run.source_label}. Its progress shows below.")
+    if request.POST.get("back") == "probes":
+        return redirect("probes:release-probes", pk=release.pk)
+    return redirect(reverse("release-detail", args=[release.pk]) + "#probes")
+
+
+def _queued_message(request, run, text: str) -> None:
+    if run.enqueued is not None and run.enqueued.waiting_for_queue:
+        messages.warning(request, f"{text} {jobs.QUEUE_DOWN}.")
+    else:
+        messages.success(request, text)
 
 
 @require_GET
@@ -128,16 +214,40 @@ def item_rerun(request, release_pk, pk):
                 raise PermissionDenied("You may not run probes on this release.")
             run = services.run_repeat(release=item.release, by=request.user)
             text = f"Probe run {run.pk} queued on {run.source_label}."
+        elif kind == deciders.COLLECTOR:
+            if not can_collect(request.user, item.release):
+                raise PermissionDenied("You may not start a collection on this release.")
+            run = services.collection_run_create(release=item.release, by=request.user)
+            text = f"Collection run {run.pk} queued on {run.source_label}."
         else:
-            raise services.ProbeRunError("This item is not decided by a probe or an artifact check that can be run here.")
+            raise services.ProbeRunError("This item is not decided by a probe, an artifact check or a collector.")
     except services.ProbeRunError as exc:
         messages.error(request, f"Not started: {exc}")
     else:
-        if run.enqueued is not None and run.enqueued.waiting_for_queue:
-            messages.warning(request, f"{text} {jobs.QUEUE_DOWN}.")
-        else:
-            messages.success(request, text)
+        _queued_message(request, run, text)
     return redirect(reverse("item-detail", args=[item.release_id, item.pk]) + "#item-probe")
+
+
+@require_POST
+@login_required
+def item_params(request, release_pk, pk):
+    """Set the params the item's check judges by (the release manager's): 404 when the item is not
+    visible, 403 for anyone else, the error named when the params are not valid."""
+    item = get_item_for_user(request.user, release_pk, pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        note = services.item_set_params(item=item, text=request.POST.get("params", ""), by=request.user,
+                                        expected_version=version)
+    except services.ProbeRunError as exc:
+        messages.error(request, f"Params not saved: {exc}")
+    except ItemConflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, note)
+    return redirect(reverse("item-detail", args=[item.release_id, item.pk]) + "#check-params")
 
 
 @require_GET
@@ -161,6 +271,9 @@ def _panel_context(request, release, form) -> dict:
         "run_link": reverse("probes:run-detail", args=[release.pk, latest.pk]) if latest else "",
         "can_run": can_run_probes(request.user, release),
         "has_clusters": Cluster.objects.exists(),
+        "can_collect": can_collect(request.user, release),
+        "collect_endpoints": sorted({e.name for e in endpoints.endpoints_for(release.environment).values()}),
+        "collector_items": sum(map(len, collection.collector_bindings(release).values())),
         # Where "Run probes" returns: the page the form is on (the release page embeds this panel).
         "back": "release" if request.htmx else "probes",
     }

@@ -143,6 +143,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "probes.tasks.reprobe_releases",
         "schedule": env_int("READINESS_REPROBE_MINUTES", 60) * 60.0,
     },
+    # Observability: read the endpoints serving each open release's environment and judge its
+    # collector-bound items again (the same releases as the drift watch).
+    "probes-collect-releases": {
+        "task": "probes.tasks.collect_releases",
+        "schedule": env_int("READINESS_COLLECT_MINUTES", 60) * 60.0,
+    },
     # Background jobs (readiness.jobs): runs and reports asked for while the broker was down, whose message
     # was lost, or whose worker died: queue them again or fail them. Every READINESS_SWEEP_SECONDS, so a
     # job asked for during an outage starts within a minute of the broker's return (this period plus

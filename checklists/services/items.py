@@ -11,6 +11,7 @@ a release item's workflow fields.
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,6 +34,7 @@ class Source:
     PROBE = "probe"  # a probe run's verdict
     WAIVER = "waiver"  # a waiver granted or revoked (the waiver service checked who)
     EXPIRY = "expiry"  # a waiver's date came
+    PARAMS = "params"  # a release manager setting the params the item's check judges by
     SYSTEM = (PROBE, EXPIRY)  # changes nobody chose: after approval, they are drift
 
 
@@ -40,8 +42,9 @@ class Source:
 PERSON_FIELDS = {"status", "owner_team", "assignee", "due_date"}
 PROBE_FIELDS = {"status", "decided_by_probe", "probe_status", "probe_checked_at", "regressed"}
 WAIVER_FIELDS = {"status"}
+PARAMS_FIELDS = {"probe_params"}
 _ALLOWED = {Source.PERSON: PERSON_FIELDS, Source.PROBE: PROBE_FIELDS, Source.WAIVER: WAIVER_FIELDS,
-            Source.EXPIRY: WAIVER_FIELDS}
+            Source.EXPIRY: WAIVER_FIELDS, Source.PARAMS: PARAMS_FIELDS}
 
 # The audit action of a change by the fields it touches: one event per change, named by its main field.
 _ACTIONS = (
@@ -49,6 +52,7 @@ _ACTIONS = (
     ("assignee", "checklists.item.assigned"),
     ("owner_team", "checklists.item.owner_team_changed"),
     ("due_date", "checklists.item.due_date_changed"),
+    ("probe_params", "checklists.item.check_params_changed"),
 )
 ACTION_PROBE = "probes.item.decided"
 ACTION_OVERRIDE = "checklists.item.overridden"
@@ -167,6 +171,9 @@ def items_change(*, items: list[ReleaseItem], changes: dict, by, versions: dict[
     if source == Source.PERSON:
         for item in items:
             permissions.require_change(by, item)
+    elif source == Source.PARAMS and not permissions.can_manage_release(by, items[0].release):
+        # Thresholds are the release's, like its sign-off rules.
+        raise PermissionDenied("Only the release manager of this release (or an admin) sets a check's params.")
     with transaction.atomic():
         rows = list(ReleaseItem.objects.select_for_update(no_key=True, of=("self",))
                     .select_related("changed_by", "assignee", "owner_team")

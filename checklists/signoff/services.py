@@ -323,12 +323,15 @@ def _covers(requirement: SignoffRequirement, item: ReleaseItem, parents: dict[in
 
 
 # Audit actions by which a person takes an item out of the open set: each one makes them a party to it.
-_DECIDING_ACTIONS = ("checklists.item.overridden", "checklists.waiver.requested", "checklists.waiver.granted")
+# Setting a check's thresholds decides its verdict as surely as setting the status by hand.
+_DECIDING_ACTIONS = ("checklists.item.overridden", "checklists.waiver.requested", "checklists.waiver.granted",
+                     "checklists.item.check_params_changed")
 
 
 def item_deciders(release: Release) -> dict[int, set[str]]:
     """Who decided which items of the release, from the audit history (not the items' current
-    values): set one done, not applicable or waived, overrode a probe, asked for or granted a waiver.
+    values): set one done, not applicable or waived, overrode a probe, asked for or granted a waiver,
+    set the params its check judges by.
     {user id: {item keys}}. Costs 2 queries."""
     keys = dict(release.items.values_list("pk", "key"))
     completing = [ReleaseItem.Status.DONE, ReleaseItem.Status.NOT_APPLICABLE, ReleaseItem.Status.WAIVED]

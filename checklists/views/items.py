@@ -69,6 +69,7 @@ def _detail_context(request, item, **extra):
     return {
         "item": item, "release": item.release, "today": timezone.localdate(),
         "can_comment": permissions.can_comment_on_item(user, item),
+        "can_set_params": bool(item.probe_id) and permissions.can_manage_release(user, item.release),
         "evidence": item.evidence.select_related("created_by", "carried_from__created_by",
                                                  "carried_from__item__release").order_by("created_at"),
         "comments": item.comments.select_related("author").order_by("created_at"),

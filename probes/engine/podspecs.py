@@ -193,6 +193,13 @@ def containers(pod: PodSpec, *, init: bool = True) -> list[Container]:
     return found
 
 
+def images(snap: Snapshot, scope: AppScope | None = None, limit: int = 500) -> list[str]:
+    """The container images of the application workloads, sorted, at most `limit` (what an image
+    scan is compared against)."""
+    found = {c.spec.get("image", "") for pod in pod_specs(snap, scope or AppScope()) for c in containers(pod)}
+    return sorted(image for image in found if image)[:limit]
+
+
 def replicas(obj: dict) -> int:
     """spec.replicas, which the API defaults to 1 when it is left out."""
     value = dig(obj, "spec.replicas")

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from django import template
@@ -24,8 +25,8 @@ def latest_probe_result(item):
 @register.simple_tag
 def check_info(item):
     """{% check_info item as check %}: what decides the item and how long its verdict stays fresh:
-    kind, kind_title, title, reads (the file an artifact check reads), max_age_hours, fresh_until,
-    stale. No query."""
+    kind, kind_title, title, defaults and params_text (JSON), reads (the file an artifact check
+    reads), max_age_hours, fresh_until, stale. No query."""
     kind = deciders.kind_of(item.probe_id)
     found = registry.find(item.probe_id) if kind else None
     check = found[1] if found else None
@@ -34,6 +35,8 @@ def check_info(item):
     fresh_until = checked + timedelta(hours=hours) if checked else None
     return {
         "kind": kind, "kind_title": KIND_TITLES.get(kind, "Check"), "title": getattr(check, "title", ""),
+        "defaults": json.dumps(check.defaults(), sort_keys=True, default=str) if hasattr(check, "defaults") else "",
+        "params_text": json.dumps(item.probe_params, sort_keys=True) if item.probe_params else "",
         "reads": FORMATS[check.format].description if kind == deciders.ARTIFACT and check else "",
         "max_age_hours": hours, "fresh_until": fresh_until,
         "stale": bool(item.decided_by_probe and (fresh_until is None or fresh_until < timezone.now())),

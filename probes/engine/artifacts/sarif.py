@@ -218,7 +218,7 @@ def images_scanned(artifact: Artifact, p: ImagesParams) -> Outcome:
     is nothing to compare against, so the check skips."""
     runs = read_sarif(artifact)
     if not p.images:
-        return Outcome("skip", "no list of the release's images to compare the scan against",
+        return Outcome("skip", "no list of the release's images to compare the scan against: run probes on its cluster or manifests first",
                        observed={"scanned": sorted({i for r in runs for i in r.images})})
     refused = _require_tools(artifact, runs, p.tools)
     if refused:
