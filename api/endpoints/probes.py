@@ -1,4 +1,5 @@
-"""Probe runs: start one on a manifest bundle upload or a cluster, read its state and results."""
+"""Probe runs: start one on a manifest bundle upload or a cluster, or a collection from the observability
+endpoints; read its state and results."""
 import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from checklists import permissions
 from probes import permissions as probe_permissions
 from probes import bundles
 from probes.models import Cluster, ProbeRun
-from probes.services import run_create
+from probes.services import ProbeRunError, collection_run_create, run_create
 
 router = Router(tags=["probe runs"])
 
@@ -91,6 +92,21 @@ def run_start(request, release_id: Id, bundle: File[list[UploadedFile]] = None, 
         run = run_create(release=release, cluster=target, bundle=files,
                          bundle_name=", ".join(f.name for f in uploads), trigger=ProbeRun.Trigger.API,
                          by=request.user)
+    return Status(202, run_out(run))
+
+
+@router.post("/releases/{release_id}/collections", response=responses({202: RunOut}),
+             summary="Start a collection from the observability endpoints serving the release's environment")
+def collection_start(request, release_id: Id):
+    release = release_for(request, release_id)
+    if not probe_permissions.can_collect(request.user, release):
+        raise ApiError(403, "forbidden", "Only the release's manager and engineers of a team owning a collector-bound "
+                                         "item start its collections.")
+    try:
+        with audited(request):
+            run = collection_run_create(release=release, trigger=ProbeRun.Trigger.API, by=request.user)
+    except ProbeRunError as exc:
+        raise ApiError(409, "no_endpoint", str(exc)) from None
     return Status(202, run_out(run))
 
 

@@ -109,6 +109,26 @@ def test_starting_a_probe_run(api_as, release, who, status):
     assert release.probe_runs.exists() == (status == 202)
 
 
+@pytest.mark.parametrize("who,status", [("manager", 202), ("auditor", 403), ("approver", 403), ("other_manager", 403)])
+def test_starting_a_collection(api_as, release, people, who, status):
+    from probes.endpoints import endpoint_create
+
+    endpoint_create(name="prom", kind="prometheus", url="http://127.0.0.1:1", by=people["admin"])
+    response = api_as(who).post(f"/releases/{release.pk}/collections")
+    assert response.status_code == status, response.content
+    if status == 202:
+        run = release.probe_runs.get()
+        assert response.json()["source"] == "observability endpoints" and run.trigger == "api"
+        assert list(run.endpoints.values_list("name", flat=True)) == ["prom"]
+    else:
+        assert not release.probe_runs.exists()
+
+
+def test_a_collection_without_an_endpoint_is_refused_by_name(api_as, release):
+    body = _error(api_as("manager").post(f"/releases/{release.pk}/collections"), 409, "no_endpoint")
+    assert "No observability endpoint serves the production environment" in body["message"]
+
+
 @pytest.mark.parametrize("who,status", [("auditor", 202), ("approver", 202), ("manager", 202),
                                         ("engineer", 403), ("outsider_engineer", 403)])
 def test_requesting_a_report(api_as, release, who, status):
