@@ -113,8 +113,9 @@ class ProbeRun(models.Model):
             return "artifact (file no longer stored)"
         if self.cluster_id:
             return f"cluster {self.cluster.name}"
-        if self.is_collection:
-            return "observability endpoints"
+        if self.is_collection:  # the endpoints it read are named in its stats once it ran
+            names = sorted((self.stats or {}).get("endpoints") or {})
+            return f"observability endpoints {', '.join(names)}" if names else "observability endpoints"
         return f"manifests {self.bundle_name}" if self.bundle_name else "manifests"
 
 

@@ -80,6 +80,14 @@ def test_collect_now_decides_every_collector_bound_item_through_the_entry_point(
     events = AuditEvent.objects.filter(release=release, action=ACTION_PROBE)
     assert events.count() == len(items)  # every verdict through the one door, audited
     assert all(e.after.get("source") == "probe" and e.after["run"] == run.pk for e in events)
+    # Where each verdict came from shows on the run, the panel and the item.
+    detail = client.get(reverse("probes:run-detail", args=[release.pk, run.pk])).content.decode()
+    assert "observability endpoints" in detail and "collector.loki.json-logs" in detail
+    panel = client.get(reverse("probes:release-probes", args=[release.pk])).content.decode()
+    assert "observability endpoints" in panel
+    item = release.items.get(key=JSON_LOGS)
+    page = client.get(reverse("item-detail", args=[release.pk, item.pk])).content.decode()
+    assert "on observability endpoints" in page and "Collect again" in page
 
 
 def test_a_failing_collector_fact_fails_its_item_with_findings(people, release):
