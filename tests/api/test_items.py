@@ -77,6 +77,22 @@ def test_bulk_status_changes_every_item_in_one_call(api_as, release):
     assert events.count() == 30 and all(e.after["token"] == "engineer-ci" for e in events)
 
 
+def test_bulk_status_costs_the_same_queries_for_5_items_as_for_30(api_as, release):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    keys = list(release.items.filter(owner_team__slug="platform").order_by("order").values_list("key", flat=True)[:36])
+    api = api_as("engineer")
+    api.post(f"/releases/{release.pk}/items/bulk-status", {"status": "done", "items": _entries(release, keys[35:])})
+    counts = []  # after a first call: the token's once-a-minute bookkeeping is behind us
+    for chosen in (keys[:5], keys[5:35]):
+        entries = [{**e, "status": status} for e, status in zip(_entries(release, chosen), ["done", "in_progress"] * 15)]
+        with CaptureQueriesContext(connection) as queries:
+            assert api.post(f"/releases/{release.pk}/items/bulk-status", {"items": entries}).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
 def test_bulk_status_is_all_or_nothing(api_as, release):
     mine = list(release.items.filter(owner_team__slug="platform").values_list("key", flat=True)[:5])
     theirs = release.items.exclude(owner_team__slug="platform").values_list("key", flat=True).first()
