@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 from django.utils import timezone
 
+from checklists.audit import canonical_json
 from checklists.models import Approval, AuditEvent, ReleaseItem, Waiver
 from checklists.signoff.services import stale_reason
 
@@ -23,18 +24,19 @@ class Review:
     waivers: list[Waiver] = field(default_factory=list)
     stale: list[ReviewEntry] = field(default_factory=list)
     changed_since_approval: list[ReviewEntry] = field(default_factory=list)
+    params_changed: list[ReviewEntry] = field(default_factory=list)  # a check's thresholds set on this release
     last_approval: Approval | None = None
 
     @property
     def empty(self) -> bool:
         return not (self.done_without_evidence or self.overrides or self.not_applicable or self.waivers
-                    or self.stale or self.changed_since_approval)
+                    or self.stale or self.changed_since_approval or self.params_changed)
 
 
 def release_review(release, *, now=None) -> Review:
-    """Costs 5 queries (4 when nothing is marked not applicable): the items with their evidence counts,
-    the waivers, the latest decision, the audit events since it, and the reasons of not-applicable
-    items."""
+    """Costs 6 queries (5 when nothing is marked not applicable): the items with their evidence counts,
+    the waivers, the latest decision, the audit events since it, the params set on checks, and the
+    reasons of not-applicable items."""
     now = now or timezone.now()
     review = Review()
     items = list(release.items.select_related("section", "owner_team", "changed_by", "completed_by")
@@ -72,11 +74,25 @@ def release_review(release, *, now=None) -> Review:
                 seen.setdefault(int(object_id), []).append(f"{action.rsplit('.', 1)[-1].replace('_', ' ')} by {actor}")
         review.changed_since_approval = [ReviewEntry(by_pk[pk], "; ".join(dict.fromkeys(what)))
                                          for pk, what in sorted(seen.items(), key=lambda kv: by_pk[kv[0]].order)]
+    review.params_changed = _params_changed(release, by_pk)
     if review.not_applicable:
         reasons = _not_applicable_reasons([entry.item.pk for entry in review.not_applicable])
         for entry in review.not_applicable:
             entry.note = reasons.get(entry.item.pk, "no reason recorded")
     return review
+
+
+def _params_changed(release, by_pk: dict) -> list[ReviewEntry]:
+    """Items whose check judges by params set on this release rather than the template's: loosening a
+    threshold decides a verdict, so the approver sees who set what. The latest setting per item."""
+    events = (AuditEvent.objects.filter(release=release, action="checklists.item.check_params_changed")
+              .order_by("id").values_list("object_id", "actor_name", "before", "after"))
+    latest: dict[int, str] = {}
+    for object_id, actor, before, after in events:
+        if object_id.isdigit() and int(object_id) in by_pk:
+            was, now = (before or {}).get("probe_params"), (after or {}).get("probe_params")
+            latest[int(object_id)] = f"{actor} set {canonical_json(now)} (was {canonical_json(was)})"
+    return [ReviewEntry(by_pk[pk], note) for pk, note in sorted(latest.items(), key=lambda kv: by_pk[kv[0]].order)]
 
 
 def _who(user) -> str:

@@ -88,8 +88,8 @@ def test_the_review_costs_the_same_queries_for_a_small_and_a_large_release(peopl
         Approval.objects.create(release=target, requirement=target.requirements.first(), approver=people["approver"],
                                 decision=Approval.Decision.APPROVED, state_hash="x")
     # The items with evidence counts, the waivers, the latest approval, the audit events since it, the
-    # reasons of not-applicable items: 5, whatever the number of items.
-    assert _review_queries(small) == _review_queries(release) == 5
+    # params set on checks, the reasons of not-applicable items: 6, whatever the number of items.
+    assert _review_queries(small) == _review_queries(release) == 6
 
 
 def test_waiver_grant_from_my_page_confirms_and_a_refusal_without_comment_stays(client, people, release, tomorrow):
@@ -117,3 +117,14 @@ def test_waiver_tables_show_item_text_and_full_names(client, people, release, to
     html = client.get(reverse("signoff-detail", args=[release.pk])).content.decode()
     table = html[html.index('<table class="waivers">'):]
     assert item.text in table and "Alice Engineer" in table and ITEM_KEY not in table
+
+
+def test_params_set_on_a_check_are_listed_for_the_approver(people, release):
+    from probes import services as probe_services
+
+    item = release.items.get(key="testing.unit-tests-cover-critical-business-logic-80")
+    assert release_review(release).params_changed == []
+    probe_services.item_set_params(item=item, text="line_min: 5", by=people["manager"], expected_version=item.version)
+    [entry] = release_review(release).params_changed
+    assert entry.item.pk == item.pk
+    assert entry.note == 'manager set {"line_min":5} (was {"line_min":80})'
