@@ -126,7 +126,7 @@ def team_digest_publish(*, team: Team, day: datetime.date) -> None:
 
 def waiver_reminders_send(*, today: datetime.date | None = None) -> int:
     """Beat, daily: remind of granted waivers expiring within READINESS_WAIVER_REMINDER_DAYS."""
-    from checklists.services import notifications
+    from notices import notifications
 
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=settings.READINESS_WAIVER_REMINDER_DAYS)

@@ -16,10 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from checklists import permissions
 from checklists.audit import record, record_many
 from checklists.models import ChecklistTemplate, Evidence, ItemOverride, Release, ReleaseItem, Team
-from checklists.services import notifications
+from checklists import announce, permissions
 from checklists.signoff import services as signoff
 
 # What a person may set by hand. "waived" is only reached through a granted waiver (sign-off flow).
@@ -313,7 +312,7 @@ def _status_changed(release: Release, rows: list[ReleaseItem], *, by, source: st
     if source in Source.SYSTEM and release.state == Release.State.APPROVED and left:
         signoff.release_mark_drifted(release, by=by, reason=", ".join(
             f"{row.key} is {row.get_status_display().lower()}" for row in left[:3]) + " after approval.")
-    # Sign-off supersedes what the change voids and tells those who decided (notifications.approvals_voided).
+    # Sign-off supersedes what the change voids and tells those who decided (announce.approvals_voided).
     return signoff.on_items_changed(release.pk, rows, by=by,
                                     reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
 
@@ -333,7 +332,7 @@ def item_assign(*, item: ReleaseItem, assignee, by, expected_version: int, via: 
     _check_assignee(item, assignee, by=by)
     item = item_change(item=item, changes={"assignee": assignee}, by=by, expected_version=expected_version,
                        via=via)
-    notifications.item_assigned(item, by=by)
+    announce.item_assigned(item=item, by=by)
     return item
 
 
@@ -370,7 +369,7 @@ def item_update(*, item: ReleaseItem, changes: dict, by, expected_version: int, 
     item = item_change(item=item, changes=changes, by=by, expected_version=expected_version, reason=reason,
                        confirm_void=confirm_void, via=via)
     if "assignee" in changes and item.assignee_id != old_assignee:
-        notifications.item_assigned(item, by=by)
+        announce.item_assigned(item=item, by=by)
     return item
 
 
@@ -444,5 +443,5 @@ def items_bulk_update(*, release, versions: dict[int, int], by, status=KEEP, own
     except ItemsConflict as conflict:
         return BulkResult(changed=[], unchanged=[], conflicts=conflict.conflicts)
     if wanted.get("assignee") is not None:
-        notifications.items_assigned(done.changed, by=by)
+        announce.items_assigned(items=done.changed, by=by)
     return BulkResult(changed=done.changed, unchanged=done.unchanged, conflicts=[])

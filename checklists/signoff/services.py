@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from checklists import deciders, permissions
+from checklists import announce, deciders, permissions
 from checklists.audit import canonical_json, record
 from checklists.models import Approval, AuditEvent, Evidence, Release, ReleaseItem, SignoffRequirement, TemplateSection, Waiver
 
@@ -144,7 +144,6 @@ def _require_manager(release: Release, by) -> None:
 def _requirements_changed(release: Release, *, by, what: str) -> None:
     """Requirements are fixed once sign-off opens: changing one afterwards voids every decision and
     takes the release back to work (sign-off must be opened again), audited, and the approvers hear."""
-    from checklists.services import notifications
 
     if release.state not in SIGNOFF_STATES:
         return
@@ -152,7 +151,7 @@ def _requirements_changed(release: Release, *, by, what: str) -> None:
     live = release.approvals.filter(superseded_at__isnull=True).select_related("requirement")
     _supersede(live, reason=reason, by=by, release=release)
     _set_state(release, Release.State.IN_PROGRESS, by=by, action="checklists.signoff.reopened", reason=reason)
-    notifications.requirements_changed(release, by=by, what=what)
+    announce.requirements_changed(release=release, by=by, what=what)
 
 
 def _weakens(requirement: SignoffRequirement, *, role, team, sections) -> bool:
@@ -240,7 +239,6 @@ def requirement_delete(*, requirement: SignoffRequirement, by) -> None:
 
 # --- Opening, deciding, reopening -------------------------------------------------------------------
 def _set_state(release: Release, state: str, *, by, action: str, reason: str = "", drifted: bool | None = None):
-    from checklists.services import notifications
 
     before = {"state": release.state, "drifted": release.drifted}
     release.state = state
@@ -254,16 +252,15 @@ def _set_state(release: Release, state: str, *, by, action: str, reason: str = "
         after["reason"] = reason
     record(action, actor=by, obj=release, release=release, before=before, after=after)
     if state == Release.State.APPROVED and before["state"] != state:
-        notifications.release_approved(release)
+        announce.release_approved(release=release)
     if release.drifted and not before["drifted"]:
-        notifications.release_drifted(release, reason=reason or "The approved release changed.",
+        announce.release_drifted(release=release, reason=reason or "The approved release changed.",
                                       key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
 
 
 @transaction.atomic
 def signoff_open(*, release: Release, by) -> Release:
     """Ask the approvers to decide. Refused with the full list of blockers while any remain."""
-    from checklists.services import notifications
 
     release = Release.objects.select_for_update(no_key=True).get(pk=release.pk)
     _require_manager(release, by)
@@ -273,7 +270,7 @@ def signoff_open(*, release: Release, by) -> Release:
     if blockers:
         raise SignoffError(f"Sign-off cannot open: {blockers.summary()}.", blockers)
     _set_state(release, Release.State.AWAITING_SIGNOFF, by=by, action="checklists.signoff.opened")
-    notifications.signoff_opened(release)
+    announce.signoff_opened(release=release)
     return release
 
 
@@ -407,7 +404,6 @@ def eligible_approvers(requirement: SignoffRequirement, *, deciders, live) -> tu
 @transaction.atomic
 def approval_decide(*, requirement: SignoffRequirement, by, decision: str, comment: str = "") -> Approval:
     """Approve or reject one requirement. The approval records the hash of the release state it saw."""
-    from checklists.services import notifications
 
     release = Release.objects.select_for_update(no_key=True).get(pk=requirement.release_id)
     requirement.release = release
@@ -441,7 +437,7 @@ def approval_decide(*, requirement: SignoffRequirement, by, decision: str, comme
                    reason=f"{requirement.name} rejected")
     elif not _undecided(release):
         _set_state(release, Release.State.APPROVED, by=by, action="checklists.release.approved", drifted=False)
-    notifications.decision_made(approval)
+    announce.decision_made(approval=approval)
     return approval
 
 
@@ -463,9 +459,8 @@ def _supersede(approvals, *, reason: str, by, release: Release) -> int:
                after={"superseded_reason": approval.superseded_reason})
         count += 1
     if count:
-        from checklists.services import notifications
 
-        notifications.approvals_voided(release, list(approvals), reason=reason[:300])
+        announce.approvals_voided(release=release, approvals=list(approvals), reason=reason[:300])
     return count
 
 
@@ -522,13 +517,12 @@ def release_mark_drifted(release: Release, *, by, reason: str) -> None:
     """Flag an approved release whose reality regressed (a probe fails, a waiver expired); audited."""
     if release.drifted:
         return
-    from checklists.services import notifications
 
     release.drifted = True
     release.save(update_fields=["drifted", "updated_at"])
     record("checklists.release.drifted", actor=by, obj=release, release=release,
            before={"drifted": False}, after={"drifted": True, "reason": reason})
-    notifications.release_drifted(release, reason=reason, key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
+    announce.release_drifted(release=release, reason=reason, key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
 
 
 def on_items_changed(release_id: int, items: list, *, by, reason: str = "") -> list[Approval]:

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from checklists import permissions
+from checklists import announce, permissions
 from checklists.audit import record
 from checklists.models import ReleaseItem, Waiver
 from checklists.signoff import services as signoff
@@ -39,7 +39,6 @@ def _set_item_status(item: ReleaseItem, status: str, *, by, source: str, reason:
 
 @transaction.atomic
 def waiver_request(*, item: ReleaseItem, by, justification: str, expires_on: datetime.date) -> Waiver:
-    from checklists.services import notifications
 
     item = _locked_item(item.pk)
     if not permissions.can_change_item(by, item):
@@ -55,13 +54,12 @@ def waiver_request(*, item: ReleaseItem, by, justification: str, expires_on: dat
         raise WaiverError("This item already has a waiver requested or granted.")
     waiver = Waiver.objects.create(item=item, justification=justification, expires_on=expires_on, requested_by=by)
     record("checklists.waiver.requested", actor=by, obj=waiver, release=item.release, after=_snapshot(waiver))
-    notifications.waiver_requested(waiver)
+    announce.waiver_requested(waiver=waiver)
     return waiver
 
 
 @transaction.atomic
 def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiver:
-    from checklists.services import notifications
 
     waiver = Waiver.objects.select_for_update(no_key=True).select_related("item__release").get(pk=waiver.pk)
     if not permissions.can_decide_waiver(by, waiver):
@@ -94,7 +92,7 @@ def waiver_decide(*, waiver: Waiver, by, grant: bool, comment: str = "") -> Waiv
         signoff.lock_release_for_item_change(waiver.item.release_id)  # release row before the audit lock
     record(f"checklists.waiver.{waiver.state}", actor=by, obj=waiver, release=waiver.item.release,
            before=before, after=_snapshot(waiver))
-    notifications.waiver_decided(waiver)
+    announce.waiver_decided(waiver=waiver)
     return waiver
 
 

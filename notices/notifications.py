@@ -1,5 +1,6 @@
 """Notifications: email through Django's email framework (settings.MAILERS; console backend by default),
-in-app notices and team webhooks (notices.services.event_publish). One function per event.
+in-app notices and team webhooks (notices.services.event_publish). One function per event that
+checklists announces (checklists/announce.py), connected by `connect()` when Django starts.
 
 Every function queues its mail and webhook deliveries with transaction.on_commit: a rolled-back
 decision sends nothing, and a slow mail server or webhook endpoint never holds a row lock. Links are
@@ -16,6 +17,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from checklists import announce
 from checklists.models import Membership, Role
 from notices.models import Event, Preference
 from notices.services import event_publish
@@ -210,3 +212,15 @@ def items_assigned(items, *, by=None) -> None:
           "signoff/email/items_assigned.txt",
           {"rows": [(item, _url("item-detail", item.release_id, item.pk)) for item in items], "release": release,
            "by": by, "url": _url("release-detail", release.pk) + f"?assignee={items[0].assignee.get_username()}"})
+
+
+def connect() -> None:
+    """Listen to every announcement of checklists with the function of the same name."""
+    for name in announce.ANNOUNCEMENTS:
+        getattr(announce, name).connect(_receiver(globals()[name]), weak=False, dispatch_uid=f"notices.{name}")
+
+
+def _receiver(handler):
+    def receive(sender, signal, **kwargs):
+        handler(**kwargs)
+    return receive
