@@ -13,7 +13,7 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject
+from pypdf.generic import ByteStringObject, ContentStream, NameObject, TextStringObject
 
 from checklists.models import Report
 from reports import content as report_content
@@ -147,11 +147,14 @@ def test_a_pdf_whose_text_was_edited_is_refused(issued, tmp_path):
 
     def edit_first_page(writer):
         page = writer.pages[0]
-        contents = page.get_contents()
-        stream = contents.get_data()
-        start = stream.index(b"<", stream.index(b"BT"))  # the first glyph of the cover's first line
-        glyph = int(stream[start + 1:start + 5], 16)
-        contents.set_data(stream[:start + 1] + b"%04x" % (glyph + 1) + stream[start + 5:])
+        contents = ContentStream(page.get_contents(), writer)
+        for operands, operator in contents.operations:  # the first glyph of the cover's first line
+            if operator in (b"Tj", b"TJ"):
+                strings = operands[0] if operator == b"TJ" else operands
+                at = next(i for i, x in enumerate(strings) if isinstance(x, (ByteStringObject, TextStringObject)))
+                glyphs = strings[at].original_bytes if isinstance(strings[at], TextStringObject) else bytes(strings[at])
+                strings[at] = ByteStringObject(glyphs[:-1] + bytes([glyphs[-1] ^ 1]))
+                break
         page.replace_contents(contents)
 
     edited = _rewritten(data, edit_first_page)
