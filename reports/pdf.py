@@ -21,10 +21,11 @@ from reports.layout import layout
 from reports.seal import seal_pdf
 from readiness import signing
 
-# The keys of the document information dictionary verify_report reads (lower-cased, as WeasyPrint wrote them).
+# The document information entries verify_report reads (lower-cased, as WeasyPrint wrote them).
 METADATA_MANIFEST = "readinessmanifest"
 METADATA_RELEASE = "readinessrelease"
 SIGNATURE_SCHEMA = "readiness.report-signature/1"
+
 
 def sections_with_items(content: dict) -> list[dict]:
     """The sections in order, each with its own items."""
@@ -58,7 +59,7 @@ def _findings(findings) -> list[str]:
     for f in findings or []:
         where = (f.get("object") or f) if isinstance(f, dict) else f
         message = f.get("message") if isinstance(f, dict) else None
-        lines.append(f"{where}: {message}" if message else where)
+        lines.append(f"{where}: {message}" if message else f"{where}")
     return lines
 
 
@@ -92,7 +93,9 @@ def _cover(content: dict, manifest: str, *, generated_by, generated_at, requeste
 
 
 def _progress(progress: dict) -> dict:
-    row = lambda r: [r["name"], *(str(r[k]) for k in ("total", "complete", "percent", "failed", "waived"))]
+    def row(r):
+        return [r["name"], *(str(r[k]) for k in ("total", "complete", "percent", "failed", "waived"))]
+
     statuses = ", ".join(f"{presentation.label(status)} {count}" for status, count in progress["by_status"].items())
     total = progress["total"]
     return {"summary": f"{total['complete']} of {total['total']} items complete ({total['percent']}%). "
@@ -148,11 +151,12 @@ def _waivers(content: dict) -> list[list[str]]:
     rows = []
     for item in content["items"]:
         for w in item["waivers"]:
-            decided = (f"{w['decided_by']} {presentation.when(w['decided_at'])}"
-                       + (f": {w['decision_comment']}" if w["decision_comment"] else "") if w["decided_by"] else "pending")
-            rows.append([item["text"], item["key"], presentation.label(w["state"]),
-                         w["justification"],
-                         f"{_or(w['requested_by'], 'deleted user')} {presentation.when(w['requested_at'])}",
+            decided = "pending"
+            if w["decided_by"]:
+                decided = f"{w['decided_by']} {presentation.when(w['decided_at'])}" + (
+                    f": {w['decision_comment']}" if w["decision_comment"] else "")
+            requested = f"{_or(w['requested_by'], 'deleted user')} {presentation.when(w['requested_at'])}"
+            rows.append([item["text"], item["key"], presentation.label(w["state"]), w["justification"], requested,
                          decided, _or(w["expires_on"])])
     return rows
 
@@ -172,7 +176,7 @@ def _item_notes(item: dict) -> list[str]:
             notes.extend("· " + finding for finding in _findings(r["findings"]))
     for w in item["waivers"]:
         notes.append(f"Waiver {presentation.label(w['state']).lower()}: {w['justification']} · granted by "
-                               f"{_or(w['decided_by'])} · expires {_or(w['expires_on'])}")
+                     f"{_or(w['decided_by'])} · expires {_or(w['expires_on'])}")
     return notes
 
 
@@ -185,8 +189,8 @@ def _item_row(item: dict) -> dict:
         "key": item["key"], "attached": " · ".join(x for x in attached if x),
         "severity": f"{presentation.label(item['severity'])}, {'required' if item['required'] else 'optional'}",
         "owner": f"owner {_or(item['owner_team'], 'none')} · assignee {_or(item['assignee'], 'none')}",
-        "changed": changed + f" · v{item['version']}"
-                             + (f" · completed by {item['completed_by']}" if item["completed_by"] else ""),
+        "changed": changed + f" · v{item['version']}" + (
+            f" · completed by {item['completed_by']}" if item["completed_by"] else ""),
         "notes": _item_notes(item),
     }
 
@@ -213,8 +217,9 @@ def _attachments(content: dict) -> list[dict]:
             "status": item["status"], "status_label": item["status_label"], "text": item["text"],
             "key": item["key"],
             "evidence": [{
-                "kind": f"Evidence ({presentation.label(e['kind'])})", "name": e["name"], "by": _or(e["by"], "system"),
-                "at": presentation.when(e["at"]), "sha256": e["sha256"], "note": e["note"],
+                "kind": f"Evidence ({presentation.label(e['kind'])})", "name": e["name"],
+                "by": _or(e["by"], "system"), "at": presentation.when(e["at"]), "sha256": e["sha256"],
+                "note": e["note"] or "",
             } for e in item["evidence"]],
             "comments": [{"author": _or(c["author"], "deleted user"),
                           "at": presentation.when(c["at"]), "body": c["body"]} for c in item["comments"]],
@@ -223,8 +228,8 @@ def _attachments(content: dict) -> list[dict]:
 
 
 def _audit(content: dict, labels) -> list[list[str]]:
-    return [[str(e["id"]), e["at"], e["actor"], e["action"], e["object"],
-             e["change"], e["hash"]] for e in presentation.audit_rows(content, labels)]
+    return [[str(e["id"]), e["at"], e["actor"], e["action"], e["object"], e["change"], e["hash"]]
+            for e in presentation.audit_rows(content, labels)]
 
 
 def page_data(content: dict, manifest: str, *, generated_by=None, generated_at=None, requested_at=None,
@@ -241,8 +246,8 @@ def page_data(content: dict, manifest: str, *, generated_by=None, generated_at=N
             "keywords": ["readiness", "sign-off", f"manifest:{manifest}"],
             "attachment": f"Canonical report content; SHA-256 {manifest}",
         },
-        "header": (f"{release['service']} {release['version']} ({release['environment']}) · release #{release['id']} · "
-                   f"{release['state_label']}"),
+        "header": (f"{release['service']} {release['version']} ({release['environment']}) · "
+                   f"release #{release['id']} · {release['state_label']}"),
         "manifest": manifest,
         "cover": _cover(content, manifest, generated_by=generated_by, generated_at=generated_at or timezone.now(),
                         requested_at=requested_at, anchor=anchor),

@@ -202,7 +202,7 @@ def test_bytes_appended_after_the_seal_are_refused(issued, tmp_path):
 
 def test_a_report_issued_before_signing_is_accepted_only_with_a_warning(issued, release, tmp_path, settings):
     data = issued.read_bytes()
-    legacy = data[:read_seal(data).payload["pdf_size"]]  # WeasyPrint's bytes: what reports were before signing
+    legacy = data[:read_seal(data).payload["pdf_size"]]  # the rendered bytes: what reports were before signing
     assert read_seal(legacy).envelope is None
     legacy_path = write(tmp_path, "legacy.pdf", legacy)
     out, error = verify(legacy_path)

@@ -183,6 +183,18 @@ def test_text_a_person_wrote_is_printed_as_written_never_run(people, tmp_path):
     assert "root:x:0:0" not in flat  # /etc/passwd was not read (a panic() run would have failed the report)
 
 
+def test_long_runs_are_cut_into_pieces_that_join_back_and_hashes_stay_whole():
+    from reports.layout import cut_runs
+
+    url = "https://grafana.example.com/d/nodes-overview-with-a-very-long-unbroken-path?orgId=1"
+    cut = cut_runs({"rows": [[f"see {url} now", "a" * 64, "short words only"]]})["rows"][0]
+    before, pieces, after = cut[0]["cut"]
+    assert (before, after) == ("see ", " now") and "".join(pieces) == url
+    assert pieces[:3] == ["https://", "grafana.", "example."]  # cut after punctuation
+    assert all(len(piece.rstrip("/.-_?&=:,;")) <= 16 for piece in pieces)
+    assert cut[1:] == ["a" * 64, "short words only"]
+
+
 def test_the_audit_trail_reads_on_paper(signed_release, people):
     """Issue 14 §10: every cell wraps (no change text lost, even to text extraction), objects and people
     by name, times to the second with the zone, enum values as labels."""
