@@ -3,8 +3,8 @@
     python -m readiness.stack exec -- python bench/probe_cli.py [--repeat 5]
 
 Both run as fresh processes, in turn, as a CI step would start them; the medians and their ratio are
-printed, with the heavy modules each one loaded (WeasyPrint and the kubernetes client should be in
-neither). Uses the configured database (the command reads the built-in template's bindings,
+printed, with the heavy modules each one loaded (neither should load Typst, the PDF engine, nor the
+kubernetes client). Uses the configured database (the command reads the built-in template's bindings,
 importing it if missing).
 """
 import argparse
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("weasyprint", "kubernetes")
+HEAVY = ("typst", "kubernetes")
 REPORT = f"""
 import atexit, json, sys
 atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr))

@@ -3,13 +3,15 @@
     python -m readiness.stack exec -- python bench/report_pdf.py [--keep]
 
 Runs against its own database, `readiness_bench_report`, on the server DATABASE_URL names: created
-and migrated here, dropped at the end (unless --keep). Prints the time, page count and size of the
-PDF, and the time and size of the JSON and Markdown exports; then where the PDF's time goes
-(template, WeasyPrint layout, drawing) and its pages (per chapter, from the PDF's own outline).
+and migrated here, dropped at the end (unless --keep). Prints the time and size of the JSON and
+Markdown exports and the time, page count and size of the signed PDF, with the PDF's time as a
+multiple of the JSON export's (the baseline measured in the same run: the machine may be shared);
+then where the PDF's time goes (page text, Typst) and its pages per chapter, from the PDF's outline.
 """
 import argparse
 import hashlib
 import io
+import json
 import os
 import random
 import sys
@@ -69,107 +71,28 @@ def populate():
     return release
 
 
-def _t(value) -> str:
-    """Any value as a Typst string literal in markup (`#"…"`): nothing in it is markup."""
-    text = "" if value is None else str(value)
-    return '#"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def typst_source(content: dict, manifest: str) -> str:
-    """The same content as the PDF template, as Typst markup: cover, progress, sign-off, every item
-    with its facts, evidence and comments, and the audit trail."""
-    from reports import pdf
-
-    release = content["release"]
-    out = [f"""#set page(paper: "a4", margin: (x: 16mm, top: 22mm, bottom: 20mm),
-  header: context {{ if counter(page).get().first() > 1 [#set text(7.5pt); {_t(release["service"])} {_t(release["version"])} #h(1fr) Readiness sign-off report] }},
-  footer: context [#set text(6pt); Manifest SHA-256 {_t(manifest)} #h(1fr) Page #counter(page).display() of #counter(page).final().first()])
-#set text(font: "DejaVu Sans", size: 8.5pt)
-= {_t(release["service"])} {_t(release["version"])}
-Release no. {release["id"]} · {_t(release["environment"])} · {_t(content["template"]["name"])} · {_t(release["state_label"])}
-
-Outcome: {_t(release["outcome"])}
-
-Manifest SHA-256: #text(font: "DejaVu Sans Mono", size: 7.5pt, {_t(manifest)[1:]})
-#pagebreak()
-#outline()
-#pagebreak()
-== Progress by section and by team
-#table(columns: 6, [Section], [Items], [Complete], [%], [Failed], [Waived],"""]
-    for row in content["progress"]["by_section"]:
-        out.append(", ".join(_t(row[k]).join("[]") for k in ("name", "total", "complete", "percent", "failed",
-                                                              "waived")) + ",")
-    out.append(")\n#pagebreak()\n== Items, evidence and comments")
-    for section in pdf.sections_with_items(content):
-        out.append(("=== " if section["level"] == 2 else "==== ") + _t(section["title"]))
-        for item in section["items"]:
-            out.append(f"*{_t(item['status_label'])}* {_t(item['text'])} \\")
-            facts = (f"{item['key']} · {'required' if item['required'] else 'optional'} · {item['severity']} · owner "
-                     f"{item['owner_team'] or 'none'} · assignee {item['assignee'] or 'none'} · changed "
-                     f"{item['changed_at']} · v{item['version']}")
-            out.append(f"#text(size: 6.5pt, {_t(facts)[1:]})")
-            for e in item["evidence"]:
-                out.append(f"\n#pad(left: 6pt)[Evidence ({_t(e['kind'])}) {_t(e['name'])} · {_t(e['by'])}, "
-                           f"{_t(e['at'])} · #text(font: \"DejaVu Sans Mono\", size: 6.5pt, "
-                           f"{_t('sha256 ' + e['sha256'])[1:]})" + (f" \\ {_t(e['note'])}" if e["note"] else "") + "]")
-            for c in item["comments"]:
-                out.append(f"\n#pad(left: 6pt)[*{_t(c['author'])}*, {_t(c['at'])}: {_t(c['body'])}]")
-            out.append("")
-    out.append("#pagebreak()\n== Audit trail\n#table(columns: 5, [No.], [When], [Who], [Action], [Hash],")
-    for e in content["audit"]:
-        out.append(", ".join(_t(e[k]).join("[]") for k in ("id", "at", "actor", "action", "hash")) + ",")
-    out.append(")")
-    return "\n".join(out)
-
-
-def typst_side_by_side(content: dict, manifest: str) -> None:
-    """The same report through Typst (the `typst` package, when installed), for comparison."""
-    try:
-        import typst
-    except ImportError:
-        print("typst: not installed (pip install typst to compare)")
-        return
+def breakdown(content: dict, manifest: str) -> None:
+    """Time of each stage of the PDF, and its pages per chapter (top level of the PDF's own outline)."""
     from pypdf import PdfReader
 
-    source = typst_source(content, manifest).encode()
-    started = time.perf_counter()
-    data = typst.compile(source, font_paths=["/usr/share/fonts/truetype/dejavu"])
-    seconds = time.perf_counter() - started
-    reader = PdfReader(io.BytesIO(data))
-    text = " ".join(page.extract_text() for page in reader.pages[:3])
-    print(f"typst {seconds:6.2f} s  {len(data) / 1024:8.1f} KiB  {len(reader.pages)} pages "
-          f"(same content; manifest in its text: {manifest in ''.join(text.split())})")
-
-
-def breakdown(content: dict, manifest: str) -> None:
-    """Time of each stage of the PDF, and pages per chapter (level-2 headings of its outline)."""
-    from weasyprint import HTML
-
     from reports import pdf
+    from reports.content import content_bytes
+    from reports.layout import layout
 
     started = time.perf_counter()
-    html = pdf.render_html(content, manifest)
-    template_s = time.perf_counter() - started
-    fetcher = pdf._fetcher_class()(allowed_protocols=["https"])
+    page = pdf.page_data(content, manifest)
+    data_s = time.perf_counter() - started
     started = time.perf_counter()
-    document = HTML(string=html, base_url=pdf.BASE_URL, url_fetcher=fetcher).render()
-    layout_s = time.perf_counter() - started
-    started = time.perf_counter()
-    document.write_pdf()
-    draw_s = time.perf_counter() - started
-    print(f"pdf stages: template {template_s:.2f} s ({len(html) / 1024:.0f} KiB of HTML), "
-          f"layout {layout_s:.2f} s, drawing {draw_s:.2f} s; {len(document.pages)} pages")
-    def walk(nodes, depth=0):
-        for label, target, children, *_ in nodes:
-            yield depth, label, target[0]
-            yield from walk(children, depth + 1)
-
-    flat = list(walk(document.make_bookmark_tree()))
-    depth = 1 if any(d == 1 for d, _, _ in flat) else 0  # the cover's <h1> holds the <h2> chapters
-    chapters = [(label, page) for d, label, page in flat if d == depth]
-    starts = [page for _, page in chapters] + [len(document.pages)]
-    for (label, page), end in zip(chapters, starts[1:]):
-        print(f"  {label[:50]:<50} pages {page + 1:>3}-{end:<3} ({end - page})")
+    data = layout(page, content_bytes(content))
+    typst_s = time.perf_counter() - started
+    reader = PdfReader(io.BytesIO(data))
+    print(f"pdf stages: page text {data_s:.2f} s ({len(json.dumps(page)) / 1024:.0f} KiB of JSON), "
+          f"Typst layout and PDF (its own process) {typst_s:.2f} s; {len(reader.pages)} pages")
+    chapters = [(entry.title, reader.get_destination_page_number(entry)) for entry in reader.outline
+                if not isinstance(entry, list)]
+    starts = [first for _, first in chapters] + [len(reader.pages)]
+    for (label, first), end in zip(chapters, starts[1:]):  # each chapter starts on a new page
+        print(f"  {label[:50]:<50} pages {first + 1:>3}-{end:<3} ({end - first})")
 
 
 def main() -> int:
@@ -197,17 +120,18 @@ def main() -> int:
         started = time.perf_counter()
         content = report_content.build(release)
         build_s = time.perf_counter() - started
+        seconds = {}
         for fmt in ("json", "md", "pdf"):
             started = time.perf_counter()
             export = reports.report_render(release=release, fmt=fmt)
-            seconds = time.perf_counter() - started
-            line = f"{fmt:4} {seconds:6.2f} s  {len(export.data) / 1024:8.1f} KiB"
+            seconds[fmt] = time.perf_counter() - started
+            line = f"{fmt:4} {seconds[fmt]:6.2f} s  {len(export.data) / 1024:8.1f} KiB"
             if fmt == "pdf":
-                line += f"  {len(PdfReader(io.BytesIO(export.data)).pages)} pages"
+                line += (f"  {len(PdfReader(io.BytesIO(export.data)).pages)} pages; "
+                         f"{seconds['pdf'] / seconds['json']:.1f}x the JSON export's time")
             print(line)
         print(f"content build alone: {build_s:.2f} s; manifest {report_content.manifest_of(content)}")
         breakdown(content, report_content.manifest_of(content))
-        typst_side_by_side(content, report_content.manifest_of(content))
         from django.db import connections
 
         connections.close_all()

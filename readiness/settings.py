@@ -345,7 +345,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
     },
 }

@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 FORMATS = {"pdf": "application/pdf", "json": "application/json", "md": "text/markdown; charset=utf-8"}
 VERIFY_SCRIPT = Path(pdf.__file__).resolve().parent / "verify_bundle.py"
 # The generating task's limits (reports.tasks.generate_report). The largest release we know of
-# (211 items, 500 evidence, 300 comments) renders in ~12 s. A claim older than the hard limit belongs
-# to a worker that died: the next delivery may take it over, up to MAX_ATTEMPTS claims in all.
+# (211 items, 500 evidence, 300 comments) renders in ~2 s (bench/report_pdf.py). A claim older than
+# the hard limit belongs to a worker that died: the next delivery may take it over, up to MAX_ATTEMPTS
+# claims in all.
 SOFT_TIME_LIMIT = 180
 TIME_LIMIT = 210
 MAX_ATTEMPTS = 3

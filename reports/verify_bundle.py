@@ -33,7 +33,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KEY = b"/readinessmanifest"  # WeasyPrint lower-cases <meta> names
+KEY = b"/readinessmanifest"  # lower-case, as WeasyPrint wrote <meta> names
 SIGNATURE_KEY = "readinesssignature"
 _LITERAL = re.compile(re.escape(KEY) + rb"\s*\(([0-9a-f]{64})\)")
 _HEX = re.compile(re.escape(KEY) + rb"\s*<([0-9A-Fa-f\s]+)>")
@@ -125,11 +125,23 @@ def _envelope_at(data: bytes, marker: int):
     return envelope if isinstance(envelope, dict) and isinstance(envelope.get("payload"), dict) else None
 
 
+def _base_trailer(data: bytes, start: int, base_end) -> bytes:
+    """The trailer of the PDF the seal follows: after its cross-reference table (Typst writes one), or
+    the dictionary of its cross-reference stream (reports laid out by WeasyPrint end in one)."""
+    if base_end is None:
+        return b""
+    xref_at = int(base_end.group(1))
+    if data.startswith(b"xref", xref_at):
+        at = data.find(b"trailer", xref_at, start)
+    else:
+        at = data.rfind(b"/Type /XRef", 0, start)
+    return data[at:min(at + 2048, start)] if at >= 0 else b""
+
+
 def _check_update(data: bytes, match, problems: list) -> None:
     start = match.start()
     base_end = _BASE_END.search(data[max(0, start - 64):start])
-    xref_at = data.rfind(b"/Type /XRef", 0, start)
-    trailer = data[xref_at:xref_at + 2048] if xref_at >= 0 else b""
+    trailer = _base_trailer(data, start, base_end)
     sizes = [int(m.group(1)) for m in _BASE_TRAILER.finditer(trailer) if m.group(1)]
     roots = [int(m.group(2)) for m in _BASE_TRAILER.finditer(trailer) if m.group(2)]
     info, xref = int(match["info"]), int(match["xref"])

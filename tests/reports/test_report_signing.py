@@ -13,11 +13,13 @@ from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject
+from pypdf.generic import ByteStringObject, ContentStream, NameObject, TextStringObject
 
 from checklists.models import Report
 from reports import content as report_content
+from reports import verify_bundle as reports_verify_bundle
 from reports.seal import seal_pdf
+from reports.verify import check_file
 from reports.verify_bundle import read_seal
 from checklists.services import items as item_services
 from checklists.services import comments as comment_services
@@ -145,11 +147,14 @@ def test_a_pdf_whose_text_was_edited_is_refused(issued, tmp_path):
 
     def edit_first_page(writer):
         page = writer.pages[0]
-        contents = page.get_contents()
-        stream = contents.get_data()
-        start = stream.index(b"<", stream.index(b"BT"))  # the first glyph of the cover's first line
-        glyph = int(stream[start + 1:start + 5], 16)
-        contents.set_data(stream[:start + 1] + b"%04x" % (glyph + 1) + stream[start + 5:])
+        contents = ContentStream(page.get_contents(), writer)
+        for operands, operator in contents.operations:  # the first glyph of the cover's first line
+            if operator in (b"Tj", b"TJ"):
+                strings = operands[0] if operator == b"TJ" else operands
+                at = next(i for i, x in enumerate(strings) if isinstance(x, (ByteStringObject, TextStringObject)))
+                glyphs = strings[at].original_bytes if isinstance(strings[at], TextStringObject) else bytes(strings[at])
+                strings[at] = ByteStringObject(glyphs[:-1] + bytes([glyphs[-1] ^ 1]))
+                break
         page.replace_contents(contents)
 
     edited = _rewritten(data, edit_first_page)
@@ -197,7 +202,7 @@ def test_bytes_appended_after_the_seal_are_refused(issued, tmp_path):
 
 def test_a_report_issued_before_signing_is_accepted_only_with_a_warning(issued, release, tmp_path, settings):
     data = issued.read_bytes()
-    legacy = data[:read_seal(data).payload["pdf_size"]]  # WeasyPrint's bytes: what reports were before signing
+    legacy = data[:read_seal(data).payload["pdf_size"]]  # the rendered bytes: what reports were before signing
     assert read_seal(legacy).envelope is None
     legacy_path = write(tmp_path, "legacy.pdf", legacy)
     out, error = verify(legacy_path)
@@ -293,5 +298,44 @@ def test_the_bundle_refuses_a_pdf_edited_after_signing(issued, release, people, 
     pdf = bytearray((folder / "report.pdf").read_bytes())
     pdf[2000] ^= 0x01
     (folder / "report.pdf").write_bytes(bytes(pdf))
+    result = _run_bundle(folder)
+    assert result.returncode == 1 and "content hash" in result.stdout
+
+
+WEASYPRINT_REPORT = Path(__file__).resolve().parent / "fixtures" / "weasyprint-signed-report.pdf"
+
+
+def test_a_report_laid_out_by_weasyprint_still_verifies(tmp_path):
+    """A signed report as Readiness issued it while WeasyPrint laid reports out (a three-item release,
+    signed with the development key): the layout engine changed, the checks of its file did not."""
+    data = WEASYPRINT_REPORT.read_bytes()
+    key = signing.development_key().public_key()
+    assert "WeasyPrint" in str(PdfReader(io.BytesIO(data)).metadata["/Producer"])
+    file = check_file(data, [key])
+    assert file.problems == [] and file.signed and file.source == "signature"
+    assert file.content["schema"] == "readiness.report/2" and file.content["release"]["service"] == "fixture-app"
+    public_key = write(tmp_path, "development.pub", signing.public_pem(key).encode())
+    out, error = verify(write(tmp_path, "weasyprint.pdf", data), "--offline", "--public-key", str(public_key))
+    assert error is None and "AUTHENTIC" in out, out
+
+    # Its bytes before the seal are a report of the time before signing: the manifest is in its metadata.
+    unsigned = check_file(data[:read_seal(data).payload["pdf_size"]], [key])
+    assert (unsigned.signed, unsigned.source, unsigned.manifest, unsigned.problems) == (
+        False, "metadata", file.manifest, [])
+
+    # The bundle's own script accepts it too, and still catches an edit.
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "report.pdf").write_bytes(data)
+    (folder / "report.json").write_bytes(PdfReader(io.BytesIO(data)).attachments["report.json"][0])
+    (folder / "manifest.sha256").write_text(f"{file.manifest}  report.json\n")
+    (folder / "files.json").write_text("[]")
+    (folder / "signing-key.pem").write_text(signing.public_pem(key))
+    (folder / "verify_bundle.py").write_bytes(Path(reports_verify_bundle.__file__).read_bytes())
+    result = _run_bundle(folder)
+    assert result.returncode == 0 and "report.pdf is sealed" in result.stdout, result.stdout + result.stderr
+    edited = bytearray(data)
+    edited[2000] ^= 0x01
+    (folder / "report.pdf").write_bytes(bytes(edited))
     result = _run_bundle(folder)
     assert result.returncode == 1 and "content hash" in result.stdout

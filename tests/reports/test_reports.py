@@ -13,7 +13,6 @@ from pypdf import PdfReader
 
 from checklists.models import Comment, Report, ReleaseItem
 from reports import content as report_content
-from reports.pdf import StaticOnlyFetcher
 from checklists.signoff import services as signoff, waivers
 from reports import services as reports
 from reports.tasks import generate_report
@@ -145,13 +144,55 @@ def test_bundle_verifies_offline_and_catches_tampering(signed_release, people, t
     assert Report.objects.filter(release=signed_release, format="pdf").count() == 1
 
 
-def test_renderer_fetches_only_our_static_files():
-    fetcher = StaticOnlyFetcher()
-    assert fetcher.fetch("https://report.readiness.invalid/static/css/report.css").status == 200
-    for url in ("file:///etc/passwd", "http://127.0.0.1/", "https://report.readiness.invalid/etc/passwd",
-                "https://report.readiness.invalid/static/../../readiness/settings.py", "https://example.com/static/x"):
-        with pytest.raises(ValueError):
-            fetcher.fetch(url)
+HOSTILE = [
+    '#eval("1 + 1")', '#read("/etc/passwd")', '#image("/etc/hostname")', '#import "@preview/cetz:0.3.0"',
+    '] *not bold* _nor italic_ $x^2$ @not-a-ref <not-a-label>', '`raw` // no comment /* nor this */ \\',
+    '#{ panic("boom") }', '= Not a heading',
+]
+
+
+def test_text_a_person_wrote_is_printed_as_written_never_run(people, tmp_path):
+    """Item titles, comments, filenames, names: Typst receives them as data, so markup and code in
+    them are printed character for character; nothing is evaluated, and no file is read."""
+    from checklists.services import evidence as evidence_services
+    from checklists.services.releases import release_create
+    from checklists.services.templates import template_import
+
+    lines = "\n".join(f"- [ ] {text}" for text in HOSTILE)
+    version = template_import(data=f"# Hostile\n\n## Section $1 #eval\n{lines}\n".encode(), name="Hostile").version
+    manager = people["manager"]
+    manager.first_name, manager.last_name = '#read("/etc/passwd")', "<label> $x$"
+    manager.save()
+    release = release_create(template_version=version, service="svc", version="#eval(1)", release_manager=manager,
+                             by=manager)
+    item = release.items.order_by("order").first()
+    for text in HOSTILE:
+        Comment.objects.create(item=item, author=manager, body=f"Body {text}")
+    upload = add_file_evidence(item, by=manager, data=b"x", name="_not_italic_.txt")
+    link = evidence_services.evidence_add_link(item=item, by=manager, url="https://example.com/*a*/$b$?c=<d>#@e")
+    add_note(item, by=manager, text='Note #eval("2 * 21") *x*')
+    report = reports.report_generate(release=release, fmt="pdf", by=people["auditor"])
+    with report.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    flat = _flat("\n".join(page.extract_text() for page in reader.pages))
+    for text in HOSTILE:
+        assert _flat(text) in flat and _flat(f"Body {text}") in flat, text
+    for text in ('Section $1 #eval', upload.filename, str(link), 'Note #eval("2 * 21") *x*', "svc #eval(1)",
+                 '#read("/etc/passwd") <label> $x$ (manager)'):
+        assert text in flat, text
+    assert "root:x:0:0" not in flat  # /etc/passwd was not read (a panic() run would have failed the report)
+
+
+def test_long_runs_are_cut_into_pieces_that_join_back_and_hashes_stay_whole():
+    from reports.layout import cut_runs
+
+    url = "https://grafana.example.com/d/nodes-overview-with-a-very-long-unbroken-path?orgId=1"
+    cut = cut_runs({"rows": [[f"see {url} now", "a" * 64, "short words only"]]})["rows"][0]
+    before, pieces, after = cut[0]["cut"]
+    assert (before, after) == ("see ", " now") and "".join(pieces) == url
+    assert pieces[:3] == ["https://", "grafana.", "example."]  # cut after punctuation
+    assert all(len(piece.rstrip("/.-_?&=:,;")) <= 16 for piece in pieces)
+    assert cut[1:] == ["a" * 64, "short words only"]
 
 
 def test_the_audit_trail_reads_on_paper(signed_release, people):
