@@ -6,8 +6,9 @@ later and compared with the one printed in a PDF. Reporting itself is not part o
 `checklists.report.*` audit events are left out, or every export would invalidate the one before it.
 
 Schema 2 added the `controls` key (overrides of failed probes, the sign-off rules in force, changes to
-requirements that came from the template); every other key is as schema 1 had it. `build` still
-renders schema 1 on request, so a report issued before can be compared with the release as it is.
+requirements that came from the template); schema 3 added `controls.check_params` (params a person set
+on an item's check); every other key is as schema 1 had it. `build` still renders the older schemas on
+request, so a report issued before can be compared with the release as it is.
 """
 import datetime
 import hashlib
@@ -21,8 +22,9 @@ from checklists.models import (
 )
 from checklists.signoff.services import release_state_hash
 
-SCHEMA = "readiness.report/2"
-SCHEMAS = ("readiness.report/1", SCHEMA)  # oldest first: every schema `build` can still render
+SCHEMA = "readiness.report/3"
+SCHEMAS = ("readiness.report/1", "readiness.report/2", SCHEMA)  # oldest first: every schema `build` can still render
+CHECK_PARAMS_ACTION = "checklists.item.check_params_changed"
 TEMPLATE_REQUIREMENT_ACTIONS = ("checklists.signoff.requirement_changed", "checklists.signoff.requirement_removed")
 REPORT_ACTIONS = "checklists.report."
 PROBE_RESULTS_KEPT = 3  # latest results per item; the count of all of them is kept too
@@ -123,6 +125,8 @@ def build(release: Release, *, schema: str = SCHEMA) -> dict:
     }
     if schema != SCHEMAS[0]:
         content["controls"] = _controls(release, events)
+    if schema not in SCHEMAS[:2]:
+        content["controls"]["check_params"] = _check_params(items, events)
     return content
 
 
@@ -165,6 +169,16 @@ def _controls(release: Release, events: list[AuditEvent]) -> dict:
         } for e in events
             if e.action in TEMPLATE_REQUIREMENT_ACTIONS and (e.before or {}).get("from_template") is True],
     }
+
+
+def _check_params(items, events: list[AuditEvent]) -> list[dict]:
+    """Every setting of a check's params on the release: loosening a threshold decides a verdict."""
+    keys = {str(item.pk): item for item in items}
+    return [{
+        "id": e.pk, "item": keys[e.object_id].key, "text": keys[e.object_id].text,
+        "check": keys[e.object_id].probe_id, "by": e.actor_name, "at": _at(e.created_at),
+        "before": (e.before or {}).get("probe_params"), "after": (e.after or {}).get("probe_params"),
+    } for e in events if e.action == CHECK_PARAMS_ACTION and e.object_id in keys]
 
 
 def requirements_team(requirements, requirement_id) -> str | None:

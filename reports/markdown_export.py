@@ -2,6 +2,7 @@
 details; the sign-off, waivers and audit trail follow. It is rendered from the canonical content, so
 it carries the same facts as the PDF and the JSON, and its manifest line names that content."""
 from checklists import checklist_markdown as markdown
+from checklists.audit import canonical_json
 from checklists.services.templates import version_to_checklist
 
 TICKED = {"done", "not_applicable"}
@@ -54,6 +55,13 @@ def _controls(controls: dict) -> list[str]:
             lines.append(f"    * {where}" + (f": {message}" if message else ""))
     if not controls["overrides"]:
         lines.append("* No person overrode a failed probe.")
+    if "check_params" in controls:  # schema 3
+        lines += ["", "### Params set on checks", ""]
+        for ch in controls["check_params"]:
+            lines.append(f"* {ch['at']} {ch['by']} set **{ch['item']}** ({ch['check']}): "
+                         f"{canonical_json(ch['before'])} → {canonical_json(ch['after'])}")
+        if not controls["check_params"]:
+            lines.append("* Every check judged by its template's params.")
     lines += ["", "### Changes to requirements from the template", ""]
     for ch in controls["template_requirement_changes"]:
         lines.append(f"* {ch['at']} {ch['by']} {ch['action']} **{ch['requirement']}**: "

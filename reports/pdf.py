@@ -15,6 +15,7 @@ import hashlib
 
 from django.utils import timezone
 
+from checklists.audit import canonical_json
 from reports import presentation
 from reports.content import content_bytes
 from reports.layout import layout
@@ -140,6 +141,10 @@ def _controls(controls: dict | None) -> dict | None:
             "probe": "The probe found, at the time: " + _or(o["probe_summary"], "no stored probe result"),
             "findings": _findings(o["probe_findings"]),
         } for o in controls["overrides"]],
+        "check_params": [[
+            presentation.when(ch["at"]), _or(ch["by"], "system"), f"{ch['text']} ({ch['item']}, {ch['check']})",
+            canonical_json(ch["before"]), canonical_json(ch["after"]),
+        ] for ch in controls.get("check_params", [])],
         "requirement_changes": [[
             presentation.when(ch["at"]), _or(ch["by"], "system"), f"{ch['requirement']} {ch['action']}",
             _requirement_text(ch["before"]), _requirement_text(ch["after"]),

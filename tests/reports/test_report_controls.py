@@ -18,11 +18,12 @@ from reports.pdf import render_pdf
 from reports.verify import verify_pdf
 from tests.factories import change_item
 
+COVERAGE = "testing.unit-tests-cover-critical-business-logic-80"  # artifact.coverage.threshold
 pytestmark = pytest.mark.django_db
 
 BAD_BUNDLE = Path(__file__).resolve().parents[1] / "probes" / "bundles" / "bad"
 REASON = "Scaled to three by the platform team's HPA at deploy time; tracked in OPS-77."
-V1 = report_content.SCHEMAS[0]
+V1, V2 = report_content.SCHEMAS[:2]
 
 
 def _flat(text: str) -> str:
@@ -60,7 +61,7 @@ def weakened(release, people):
 
 def test_the_content_lists_each_override_with_the_probe_findings_at_the_time(release, overridden, people):
     content = report_content.build(release)
-    assert content["schema"] == "readiness.report/2"
+    assert content["schema"] == "readiness.report/3"
     [row] = content["controls"]["overrides"]
     item = overridden.item
     assert (row["item"], row["text"], row["to_status"], row["from_status"], row["reason"]) == (
@@ -81,6 +82,17 @@ def test_the_content_keeps_every_key_of_the_schema_before(release, overridden):
         k: v for k, v in old.items() if k != "schema"}
     with pytest.raises(ValueError):
         report_content.build(release, schema="readiness.report/99")
+
+
+def test_schema_2_is_schema_3_without_the_params_set_on_checks(release, people):
+    item = release.items.get(key=COVERAGE)
+    probe_services.item_set_params(item=item, text="line_min: 5", by=people["manager"], expected_version=item.version)
+    new, old = report_content.build(release), report_content.build(release, schema=V2)
+    [row] = new["controls"].pop("check_params")
+    assert (row["item"], row["check"], row["before"], row["after"]) == (
+        COVERAGE, "artifact.coverage.threshold", {"line_min": 80}, {"line_min": 5})
+    assert row["by"] == people["manager"].get_username()
+    assert {**new, "schema": V2} == old
 
 
 def test_the_rules_in_force_say_plainly_when_one_person_may_decide_several(release):
@@ -109,9 +121,12 @@ def test_changes_to_template_requirements_are_listed_and_others_are_not(release,
     assert gone["after"] is None and gone["before"]["name"] == removed
 
 
-def test_the_pdf_and_the_markdown_show_all_three(release, overridden, weakened, people):
+def test_the_pdf_and_the_markdown_show_all_four(release, overridden, weakened, people):
     ChecklistTemplate.objects.filter(pk=release.template_version.template_id).update(one_person_many_requirements=True)
     platform, removed = weakened
+    coverage = release.items.get(key=COVERAGE)
+    probe_services.item_set_params(item=coverage, text="line_min: 5", by=people["admin"],
+                                   expected_version=coverage.version)
     report, _ = reports.report_request(release=release, fmt="pdf", by=people["auditor"])
     from reports.tasks import generate_report
 
@@ -130,6 +145,8 @@ def test_the_pdf_and_the_markdown_show_all_three(release, overridden, weakened, 
     assert _flat(overridden.probe_summary) in signoff_part
     assert "Changes to requirements from the template" in signoff_part
     assert f"{removed} removed" in signoff_part and "Platform changed" in signoff_part
+    params_part = signoff_part[signoff_part.index("Params set on checks"):]
+    assert COVERAGE in params_part.replace(" ", "") and '{"line_min":5}' in params_part.replace(" ", "")
 
     md = reports.report_render(release=release, fmt="md").data.decode()
     assert "### Sign-off rules in force" in md
@@ -137,6 +154,7 @@ def test_the_pdf_and_the_markdown_show_all_three(release, overridden, weakened, 
     assert f"by {report_content._who(people['engineer'])}: {_flat(REASON)}" in md and overridden.probe_summary in md
     admin = people["admin"].get_username()
     assert f"{admin} removed **{removed}**" in md and f"{admin} changed **Platform**" in md
+    assert f'set **{COVERAGE}** (artifact.coverage.threshold): {{"line_min":80}} → {{"line_min":5}}' in md
 
 
 def test_a_release_with_no_override_and_the_default_rules_says_so(release, people):
