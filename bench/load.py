@@ -4,8 +4,9 @@
 
 Runs against its own database, `readiness_bench_load` on the server DATABASE_URL names (created and
 migrated if missing; the releases are kept for the next run), and starts gunicorn with the settings
-`make run` gives it (readiness.wsgi, readiness/gunicorn_conf.py, WEB_CONCURRENCY workers, default 2)
-on a free loopback port. Three phases, each stopping by itself after --seconds:
+`make run` gives it (readiness.wsgi and readiness/gunicorn_conf.py, which sizes workers and threads
+for the machine unless WEB_CONCURRENCY, WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free
+loopback port. Three phases, each stopping by itself after --seconds:
 
 1. `/healthz` alone, the clients in a closed loop: the server's floor.
 2. The mix, closed loop: 60% page reads (release page 50%, dashboard 20%, item page 20%, my items
@@ -58,8 +59,7 @@ def start_web(port: int, metrics_dir: str) -> subprocess.Popen:
     """gunicorn as readiness/stack.py's `run` starts it (keep the two in step)."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     command = [sys.executable, "-m", "gunicorn", "readiness.wsgi", "--bind", f"127.0.0.1:{port}",
-               "--workers", env.get("WEB_CONCURRENCY", "2"), "--config", str(ROOT / "readiness" / "gunicorn_conf.py"),
-               "--log-level", "warning"]
+               "--config", str(ROOT / "readiness" / "gunicorn_conf.py"), "--log-level", "warning"]
     return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
 
 
@@ -79,10 +79,20 @@ def wait_until_up(port: int, child: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
+def web_sizing() -> str:
+    """The worker class, processes and threads gunicorn_conf.py picks in this environment."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "readiness" / "gunicorn_conf.py"))
+    threads = f" x {conf['threads']} threads" if conf["worker_class"] == "gthread" else ""
+    return f"{conf['worker_class']}, {conf['workers']} workers{threads}"
+
+
 # --- data ----------------------------------------------------------------------------------------
 def prepare(releases: int, clients: int):
     """The seed template, `releases` releases (the first ten open, the rest approved), and `clients`
     engineers of the platform team with a session each. Returns (sessions, targets)."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import transaction
@@ -113,7 +123,7 @@ def prepare(releases: int, clients: int):
         Membership.objects.get_or_create(user=user, team=platform, defaults={"role": Role.ENGINEER})
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # a session names a configured one
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)
@@ -158,7 +168,9 @@ class LoadClient:
     async def start(self):
         # Any page sets the CSRF cookie; the header repeats it on writes.
         release = next(iter(self.targets))
-        await self.release_page(release)
+        response = await self.release_page(release)
+        if response.status_code != 200:
+            raise SystemExit(f"the release page answered {response.status_code}: the session does not log in")
         self.csrf = self.http.cookies.get("csrftoken", "")
 
     async def release_page(self, release: int):
@@ -166,6 +178,7 @@ class LoadClient:
         found = _CURSOR.search(response.text)
         if found:
             self.cursors[release] = found.group(1)
+        return response
 
     async def step(self):
         release = self.rng.choice(list(self.targets))
@@ -337,7 +350,7 @@ def main() -> int:
     since_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     print(f"database {name}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items; "
           f"{args.clients} clients on {len(targets)} open releases; {os.cpu_count()} CPUs; "
-          f"web workers {os.environ.get('WEB_CONCURRENCY', '2')}")
+          f"web server {web_sizing()}")
     connections.close_all()
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="readiness-load-metrics-")
