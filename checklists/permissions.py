@@ -67,9 +67,11 @@ def visible_releases(user):
     return Release.objects.filter(Exists(touching))
 
 
-def get_release_for_user(user, pk) -> Release:
+def get_release_for_user(user, pk, **annotations) -> Release:
+    """The release, if the user may see it (404 otherwise). `annotations` are read in the same query."""
     try:
-        return visible_releases(user).select_related("template_version__template", "release_manager").get(pk=pk)
+        return (visible_releases(user).select_related("template_version__template", "release_manager")
+                .annotate(**annotations).get(pk=pk))
     except Release.DoesNotExist:
         raise Http404("No such release.") from None
 

@@ -114,7 +114,15 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "readiness",
-    }
+    },
+    # Rendered release-page rows, keyed on everything they show (checklists/row_cache.py): each
+    # process keeps its own, since a key never goes stale.
+    "rows": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "readiness-rows",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": env_int("READINESS_ROW_CACHE_ROWS", 5000)},
+    },
 }
 
 # Celery: a task is acknowledged only after it finished, so a killed worker's task is redelivered;

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from checklists import deciders
 from checklists.rendering import render_markdown
+from checklists.row_cache import render_row
 
 register = template.Library()
 
@@ -136,3 +137,9 @@ def item_url_for(name: str, release_id: int, item_id: int) -> str:
 def item_url(name, item):
     """{% item_url "item-detail" item %}: what {% url name item.release_id item.pk %} gives, cheaper."""
     return item_url_for(name, item.release_id, item.pk)
+
+
+@register.simple_tag(takes_context=True)
+def item_row(context, item):
+    """{% item_row item %}: checklists/_item_row.html for `item`, drawn once per state (checklists.row_cache)."""
+    return mark_safe(render_row(context, item))  # noqa: S308 - a rendered, autoescaped template

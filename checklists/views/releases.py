@@ -102,12 +102,12 @@ def release_detail(request, pk):
     other section loads its rows when it scrolls into view (`?section=<id>`, as an htmx fragment), so
     the page costs the same for 200 items or 2,000. Without JavaScript the section's link leads to
     the page with that section's rows drawn."""
-    release = permissions.get_release_for_user(request.user, pk)
+    # The live view's cursor is read with the release, before the items: see release_cursor.
+    release = permissions.get_release_for_user(request.user, pk, cursor=selectors.release_cursor())
     filters = selectors.ItemFilters.from_query(request.GET)
     wanted = _section_param(request)
     if request.htmx and wanted is not None:
         return _section_rows(request, release, filters, wanted)
-    cursor = selectors.release_cursor(release)  # before the items: see release_cursor
     today = timezone.localdate()
     roots, nodes = selectors.section_tree(release, today=today)
     items = filters.apply(selectors.release_items(release), request.user)
@@ -128,7 +128,8 @@ def release_detail(request, pk):
     can_manage = permissions.can_manage_release(request.user, release)
     teams = Team.objects.order_by("name")
     # "Every item the filter shows", for the bulk form: ids and versions only, whatever is drawn yet.
-    shown = list(filters.apply(release.items.all(), request.user).only("pk", "version")) if can_manage else []
+    shown = (list(filters.apply(release.items.all(), request.user).values_list("pk", "version", named=True))
+             if can_manage else [])
     return render(request, "checklists/release_detail.html", {
         "release": release, "sections": roots, "filters": filters, "today": today,
         "totals": totals, "counts": totals,
@@ -141,7 +142,7 @@ def release_detail(request, pk):
             number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
         "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
                                    initial={"shown": format_versions(shown)}) if shown else None,
-        "cursor": cursor,
+        "cursor": release.cursor,
     })
 
 
