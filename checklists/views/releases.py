@@ -237,10 +237,12 @@ def team_items(request, slug):
 
 def _work_list(request, items, **context):
     page = Paginator(items, WORK_PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
     for item in page:
         item.can_change = permissions.can_change_item(request.user, item)
+        item.overdue = item.is_overdue(today)
     return render(request, "checklists/work_list.html", {
-        "page": page, "items": page.object_list, "today": timezone.localdate(),
+        "page": page, "items": page.object_list, "today": today,
         "query": _query_without(request, "page"), **context,
     })
 
