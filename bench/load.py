@@ -141,6 +141,7 @@ class Recorder:
     def __init__(self):
         self.latency = defaultdict(list)  # endpoint -> seconds
         self.errors = defaultdict(int)
+        self.error_statuses = defaultdict(int)  # (endpoint, HTTP status; 0: the connection failed) -> count
         self.acknowledged = []  # (kind, item, value, version) of writes answered 200
         self.refused = defaultdict(int)  # 409s: someone else saved first (expected under contention)
 
@@ -148,6 +149,7 @@ class Recorder:
         self.latency[endpoint].append(seconds)
         if status not in expected:
             self.errors[endpoint] += 1
+            self.error_statuses[endpoint, status] += 1
 
 
 class LoadClient:
@@ -158,9 +160,19 @@ class LoadClient:
         self.versions = {pk: version for items in targets.values() for pk, version in items.items()}
         self.csrf = ""
 
+    async def send(self, method: str, url: str, **kwargs):
+        """The response, or a stand-in with status 0 when the connection failed (counted as an error;
+        a write that may or may not have landed is left to the lost-write check)."""
+        import httpx
+
+        try:
+            return await self.http.request(method, url, **kwargs)
+        except httpx.TransportError as error:
+            return httpx.Response(0, text=f"{type(error).__name__}: {error}")
+
     async def get(self, endpoint: str, url: str, **kwargs):
         started = time.perf_counter()
-        response = await self.http.get(url, **kwargs)
+        response = await self.send("GET", url, **kwargs)
         self.recorder.add(endpoint, time.perf_counter() - started, response.status_code,
                           expected=(200, 204))
         return response
@@ -212,9 +224,9 @@ class LoadClient:
         item = self.rng.choice(list(self.targets[release]))
         status = self.rng.choice(STATUSES)
         started = time.perf_counter()
-        response = await self.http.post(f"/releases/{release}/items/{item}/edit/",
-                                        data={"status": status, "version": self.versions[item]},
-                                        headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+        response = await self.send("POST", f"/releases/{release}/items/{item}/edit/",
+                                   data={"status": status, "version": self.versions[item]},
+                                   headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
         self.recorder.add("status change", time.perf_counter() - started, response.status_code,
                           expected=(200, 409))
         found = _VERSION.search(response.text)
@@ -229,8 +241,8 @@ class LoadClient:
         item = self.rng.choice(list(self.targets[release]))
         body = f"load test comment {self.rng.getrandbits(48):x}"
         started = time.perf_counter()
-        response = await self.http.post(f"/releases/{release}/items/{item}/comments/", data={"body": body},
-                                        headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+        response = await self.send("POST", f"/releases/{release}/items/{item}/comments/", data={"body": body},
+                                   headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
         self.recorder.add("comment", time.perf_counter() - started, response.status_code)
         if response.status_code == 200:
             self.recorder.acknowledged.append(("comment", item, body, None))
@@ -279,6 +291,9 @@ def report(title: str, recorder: Recorder, elapsed: float, requests: int) -> flo
         pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
         print(f"  {endpoint:<16} {len(values):>6} {statistics.median(values) * 1000:>8.0f} {pick(0.95):>8.0f} "
               f"{pick(0.99):>8.0f} {recorder.errors.get(endpoint, 0):>7}")
+    if recorder.error_statuses:
+        print("  errors by status (0: connection failed):",
+              ", ".join(f"{endpoint} {status}: {n}" for (endpoint, status), n in sorted(recorder.error_statuses.items())))
     if recorder.refused:
         print(f"  refused as stale (409, expected when two clients save one item): {dict(recorder.refused)}")
     return throughput
