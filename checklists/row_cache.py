@@ -5,21 +5,29 @@ rendering it is most of their cost. Each drawn row is stored under a key made of
 shows (the item's fields and version, its evidence and comment counts, its team's and assignee's
 names, whether it is overdue today) and of what the viewer may do with it (change it, tick it for a
 bulk change). A change of any of these, by any path, gives another key, so a stored row is never
-shown for a state it does not draw: there is nothing to invalidate, and a process can keep its own
-copy (the `rows` cache, in memory) without asking Redis or the other processes. Rows nobody asks
-for again age out of it.
+shown for a state it does not draw: there is nothing to invalidate. Rows nobody asks for again
+expire.
 
-The row's form carries a CSRF token, which belongs to one person: rows are stored with a stand-in
-that each request replaces with its own token.
+Each process keeps the rows it drew or fetched in its own memory (the `fragments` cache), and all
+of them share the rows through Redis (the `rows` cache), so a process that starts cold fetches what
+another drew, in one round trip for a list of rows. When Redis does not answer, rows are drawn as
+if none were kept: a page never fails for its cache. The row's form carries a CSRF token, which
+belongs to one person: rows are stored with a stand-in that each request replaces with its own.
+
+Section headings are kept the same way, keyed on what they show, in the process's memory only
+(`{% cache ... using="fragments" %}` in _section.html).
 """
 import hashlib
+import logging
 
 from django.core.cache import caches
 from django.urls import get_script_prefix
 from django.utils.html import format_html
 
+logger = logging.getLogger(__name__)
+
 ROW_TEMPLATE = "checklists/_item_row.html"
-CACHE = "rows"
+LOCAL, SHARED = "fragments", "rows"
 _CSRF_SLOT = "csrf-slot-for-the-request-token"
 _CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="%s">' % _CSRF_SLOT
 
@@ -39,22 +47,83 @@ def row_key(item, *, today, oob: bool) -> str:
     return "row:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
 
 
-def render_row(context, item) -> str:
-    """The row of `item` in `context` (a template Context with `today`, `request`, `csrf_token`)."""
+def render_rows(context, items) -> list[str]:
+    """The rows of `items` in `context` (a template Context with `today` and, in a request,
+    `csrf_token`): kept ones from the cache in one round trip, the others drawn and kept."""
     today, oob = context.get("today"), bool(context.get("oob"))
-    key = row_key(item, today=today, oob=oob)
-    cache = caches[CACHE]
-    html = cache.get(key)
+    keys = [row_key(item, today=today, oob=oob) for item in items]
+    local = caches[LOCAL]
+    kept = local.get_many(keys)
+    if len(kept) < len(keys):
+        fetched = _shared_get_many([key for key in keys if key not in kept])
+        local.set_many(fetched)
+        kept |= fetched
+    drawn = {}
+    template = None
+    rows = []
+    for item, key in zip(items, keys):
+        html = kept.get(key)
+        if html is None:
+            template = template or context.template.engine.get_template(ROW_TEMPLATE)
+            with context.push(item=item, csrf_token=_CSRF_SLOT):
+                html = drawn[key] = template.render(context)
+        rows.append(html)
+    if drawn:
+        local.set_many(drawn)
+        _shared_set_many(drawn)
+    if context.get(_CSRF_LATER):
+        return rows
+    return [_with_csrf(context, html) for html in rows]
+
+
+def sections_key(*, release, roots, can_manage: bool, query: str, today, shown_count: int, total: int) -> str:
+    """The key of the release page's sections as drawn now: the tree with each section's counts and
+    the keys of the rows it draws (so any change to a row changes it too), what the viewer may do,
+    and the query string its links keep."""
+    from checklists.selectors import walk
+
+    nodes = [(node.pk, node.section.parent_id, node.section.title, node.section.level, node.total,
+              node.complete, node.matching,
+              [row_key(item, today=today, oob=False) for item in node.items]) for node in walk(roots)]
+    shown = (release.pk, can_manage, query, shown_count, total, nodes, get_script_prefix())
+    return "sections:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
+
+
+def render_kept(context, key: str, nodelist) -> str:
+    """A part of a page made of rows (the release page's sections), kept under `key` as rows are."""
+    local = caches[LOCAL]
+    html = local.get(key)
     if html is None:
-        template = context.template.engine.get_template(ROW_TEMPLATE)
-        with context.push(item=item, csrf_token=_CSRF_SLOT):
-            html = template.render(context)
-        cache.set(key, html)
-    if _CSRF_INPUT in html:
-        token = context.get("csrf_token")
-        html = html.replace(_CSRF_INPUT, _csrf_input(token) if token else "")
-    return html
+        html = _shared_get_many([key]).get(key)
+        if html is None:
+            with context.push({_CSRF_LATER: True}):
+                html = nodelist.render(context)
+            _shared_set_many({key: html})
+        local.set(key, html)
+    return _with_csrf(context, html)
 
 
-def _csrf_input(token) -> str:
-    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+_CSRF_LATER = "row_cache_csrf_later"  # rows drawn inside a kept part get the token with the part
+
+
+def _with_csrf(context, html: str) -> str:
+    if _CSRF_INPUT not in html:
+        return html
+    token = context.get("csrf_token")
+    real = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token) if token else ""
+    return html.replace(_CSRF_INPUT, real)
+
+
+def _shared_get_many(keys) -> dict:
+    try:
+        return caches[SHARED].get_many(keys)
+    except Exception as error:  # noqa: BLE001 - whatever the cache's failure, the rows can be drawn
+        logger.warning("Row cache unavailable, rows drawn afresh: %s", error)
+        return {}
+
+
+def _shared_set_many(rows: dict) -> None:
+    try:
+        caches[SHARED].set_many(rows)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("Row cache unavailable, rows not kept: %s", error)

@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from checklists import deciders
 from checklists.rendering import render_markdown
-from checklists.row_cache import render_row
+from checklists.row_cache import render_kept, render_rows
 
 register = template.Library()
 
@@ -168,6 +168,27 @@ def release_url(name, release_id):
 
 
 @register.simple_tag(takes_context=True)
-def item_row(context, item):
-    """{% item_row item %}: checklists/_item_row.html for `item`, drawn once per state (checklists.row_cache)."""
-    return mark_safe(render_row(context, item))  # noqa: S308 - a rendered, autoescaped template
+def item_rows(context, items):
+    """{% item_rows items as rows %}: checklists/_item_row.html for each item, drawn once per state
+    and kept (checklists.row_cache)."""
+    return [mark_safe(row) for row in render_rows(context, items)]  # noqa: S308 - rendered, autoescaped
+
+
+@register.tag
+def keptpart(parser, token):
+    """{% keptpart key %}...{% endkeptpart %}: the content, kept under `key` (a key the view made of
+    everything the content shows: checklists.row_cache.sections_key) and drawn only when missing."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("keptpart takes one argument, the key")
+    nodelist = parser.parse(("endkeptpart",))
+    parser.delete_first_token()
+    return KeptPartNode(nodelist, parser.compile_filter(bits[1]))
+
+
+class KeptPartNode(template.Node):
+    def __init__(self, nodelist, key):
+        self.nodelist, self.key = nodelist, key
+
+    def render(self, context):
+        return render_kept(context, self.key.resolve(context), self.nodelist)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from checklists import charts, permissions, selectors
+from checklists import charts, permissions, row_cache, selectors
 from checklists.views.bulk import bulk_assignees
 from checklists.forms import BulkItemsForm, ReleaseCreateForm, format_versions
 from checklists.models import ReleaseItem, Team, TemplateSection
@@ -130,13 +130,17 @@ def release_detail(request, pk):
     # "Every item the filter shows", for the bulk form: ids and versions only, whatever is drawn yet.
     shown = (list(filters.apply(release.items.all(), request.user).values_list("pk", "version", named=True))
              if can_manage else [])
+    shown_count = sum(matching.values())
+    sections_key = row_cache.sections_key(release=release, roots=roots, can_manage=can_manage, today=today,
+                                          query=request.GET.urlencode(), shown_count=shown_count,
+                                          total=totals["total"])
     return render(request, "checklists/release_detail.html", {
-        "release": release, "sections": roots, "filters": filters, "today": today,
+        "release": release, "sections": roots, "sections_key": sections_key, "filters": filters, "today": today,
         "totals": totals, "counts": totals,
         "statuses": ReleaseItem.Status.choices, "teams": teams,
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
-        "can_manage": can_manage, "shown_count": sum(matching.values()),
+        "can_manage": can_manage, "shown_count": shown_count,
         "can_create": permissions.can_create_release(request.user),
         "newer_version": release.template_version.template.versions.filter(
             number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
