@@ -12,7 +12,8 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from checklists import permissions
-from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection, Waiver
+from checklists.models import (AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection,
+                               TemplateVersion, Waiver)
 
 def with_progress(releases: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
     """Annotate releases with item counts: total, complete, blocking and overdue.
@@ -256,6 +257,15 @@ def release_cursor() -> Coalesce:
     rather than never. The index on audit events' release and id serves it."""
     newest = AuditEvent.objects.filter(release=OuterRef("pk")).order_by("-id").values("id")[:1]
     return Coalesce(Subquery(newest, output_field=BigIntegerField()), Value(0))
+
+
+def newest_template_version() -> Subquery:
+    """As an annotation of releases: the number of the newest version of the release's checklist
+    when it is newer than the release's own, else None."""
+    newer = (TemplateVersion.objects.filter(template=OuterRef("template_version__template"),
+                                            number__gt=OuterRef("template_version__number"))
+             .order_by("-number").values("number")[:1])
+    return Subquery(newer, output_field=IntegerField())
 
 
 def _event_ids(events: QuerySet, object_type: str) -> QuerySet:

@@ -44,6 +44,30 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def post_worker_init(worker):
+    """Compile the project's templates (and the form widgets' ones) as the worker starts: each process
+    compiles a template once and keeps it, and a fresh worker would otherwise pay for all of them on
+    its first requests."""
+    import logging
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.forms.renderers import get_default_renderer
+    from django.template import TemplateSyntaxError, engines
+
+    engine = engines["django"]
+    names = [str(path.relative_to(folder)) for folder in map(Path, settings.TEMPLATES[0]["DIRS"])
+             for path in sorted(folder.rglob("*.html"))]
+    for name in names:
+        try:
+            engine.get_template(name)
+        except TemplateSyntaxError as error:  # the request that needs it will show the error
+            logging.getLogger(__name__).warning("Template %s does not compile: %s", name, error)
+    renderer = get_default_renderer()
+    for widget in ("attrs", "select", "select_option", "input", "text", "textarea", "hidden", "date", "checkbox"):
+        renderer.get_template(f"django/forms/widgets/{widget}.html")
+
+
 def child_exit(server, worker):
     # Per-process metric files of a dead worker must be marked, or gauges keep its last values.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

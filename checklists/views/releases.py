@@ -102,8 +102,10 @@ def release_detail(request, pk):
     other section loads its rows when it scrolls into view (`?section=<id>`, as an htmx fragment), so
     the page costs the same for 200 items or 2,000. Without JavaScript the section's link leads to
     the page with that section's rows drawn."""
-    # The live view's cursor is read with the release, before the items: see release_cursor.
-    release = permissions.get_release_for_user(request.user, pk, cursor=selectors.release_cursor())
+    # The live view's cursor is read with the release, before the items (see release_cursor), and so
+    # is the newest version of its checklist, which a manager may move it to.
+    release = permissions.get_release_for_user(request.user, pk, cursor=selectors.release_cursor(),
+                                               newest_template_version=selectors.newest_template_version())
     filters = selectors.ItemFilters.from_query(request.GET)
     wanted = _section_param(request)
     if request.htmx and wanted is not None:
@@ -128,8 +130,8 @@ def release_detail(request, pk):
     can_manage = permissions.can_manage_release(request.user, release)
     teams = Team.objects.order_by("name")
     # "Every item the filter shows", for the bulk form: ids and versions only, whatever is drawn yet.
-    shown = (list(filters.apply(release.items.all(), request.user).values_list("pk", "version", named=True))
-             if can_manage else [])
+    shown = (list(filters.apply(release.items.order_by("order"), request.user)
+                  .values_list("pk", "version", named=True)) if can_manage else [])
     shown_count = sum(matching.values())
     sections_key = row_cache.sections_key(release=release, roots=roots, can_manage=can_manage, today=today,
                                           query=request.GET.urlencode(), shown_count=shown_count,
@@ -142,8 +144,7 @@ def release_detail(request, pk):
                                             .order_by("username"),
         "can_manage": can_manage, "shown_count": shown_count,
         "can_create": permissions.can_create_release(request.user),
-        "newer_version": release.template_version.template.versions.filter(
-            number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
+        "newer_version": release.newest_template_version if can_manage else None,
         "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
                                    initial={"shown": format_versions(shown)}) if shown else None,
         "cursor": release.cursor,
