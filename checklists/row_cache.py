@@ -27,6 +27,7 @@ from django.utils.html import format_html
 logger = logging.getLogger(__name__)
 
 ROW_TEMPLATE = "checklists/_item_row.html"
+WORK_ROW_TEMPLATE = "checklists/_work_row.html"
 LOCAL, SHARED = "fragments", "rows"
 _CSRF_SLOT = "csrf-slot-for-the-request-token"
 _CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="%s">' % _CSRF_SLOT
@@ -47,11 +48,28 @@ def row_key(item, *, today, oob: bool) -> str:
     return "row:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
 
 
-def render_rows(context, items) -> list[str]:
+def work_row_key(item, *, today) -> str:
+    """The key of a row of "my items" or a team's items (checklists/_work_row.html)."""
+    who = item.assignee
+    shown = (
+        item.pk, item.release_id, item.release.service, item.release.version, item.release.environment,
+        item.text, item.status, item.is_blocking, item.decided_by_probe, item.probe_status, item.due_date,
+        item.is_overdue(today), item.owner_team.name if item.owner_team_id else "",
+        (who.pk, who.first_name, who.last_name, who.get_username()) if who else None,
+        item.evidence_count, item.comment_count, get_script_prefix(),
+    )
+    return "work-row:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
+
+
+def render_rows(context, items, *, template_name=ROW_TEMPLATE) -> list[str]:
     """The rows of `items` in `context` (a template Context with `today` and, in a request,
-    `csrf_token`): kept ones from the cache in one round trip, the others drawn and kept."""
+    `csrf_token`): kept ones from the cache in one round trip, the others drawn and kept. Rows of the
+    release page by default; `WORK_ROW_TEMPLATE` draws those of the work lists."""
     today, oob = context.get("today"), bool(context.get("oob"))
-    keys = [row_key(item, today=today, oob=oob) for item in items]
+    if template_name == WORK_ROW_TEMPLATE:
+        keys = [work_row_key(item, today=today) for item in items]
+    else:
+        keys = [row_key(item, today=today, oob=oob) for item in items]
     local = caches[LOCAL]
     kept = local.get_many(keys)
     if len(kept) < len(keys):
@@ -64,7 +82,7 @@ def render_rows(context, items) -> list[str]:
     for item, key in zip(items, keys):
         html = kept.get(key)
         if html is None:
-            template = template or context.template.engine.get_template(ROW_TEMPLATE)
+            template = template or context.template.engine.get_template(template_name)
             with context.push(item=item, csrf_token=_CSRF_SLOT):
                 html = drawn[key] = template.render(context)
         rows.append(html)

@@ -10,6 +10,12 @@ connection: workers x threads is the connection count to plan PostgreSQL's max_c
     WEB_THREADS          threads per worker         default 4
     WEB_WORKER_CLASS     gunicorn worker class      default gthread (sync: one request per process)
     WEB_TIMEOUT          seconds before a silent worker is killed   default 60
+    WEB_KEEPALIVE        seconds an idle client connection is kept   default 5
+
+Workers compile the project's templates as they start (post_worker_init), not on the first requests
+they serve. An idle connection is kept 5 s rather than gunicorn's 2: a client busy between two
+requests (a browser parsing a page, a proxy's pooled connection) otherwise meets a connection the
+server is closing, and a request sent on it is lost.
 """
 import math
 import os
@@ -81,3 +87,4 @@ worker_class = os.environ.get("WEB_WORKER_CLASS", "").strip() or "gthread"
 threads = _positive_int("WEB_THREADS", 4)
 graceful_timeout = 10
 timeout = _positive_int("WEB_TIMEOUT", 60)
+keepalive = _positive_int("WEB_KEEPALIVE", 5)

@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from checklists import deciders
 from checklists.rendering import render_markdown
-from checklists.row_cache import render_kept, render_rows
+from checklists.row_cache import WORK_ROW_TEMPLATE, render_kept, render_rows
 
 register = template.Library()
 
@@ -172,6 +172,13 @@ def item_rows(context, items):
     """{% item_rows items as rows %}: checklists/_item_row.html for each item, drawn once per state
     and kept (checklists.row_cache)."""
     return [mark_safe(row) for row in render_rows(context, items)]  # noqa: S308 - rendered, autoescaped
+
+
+@register.simple_tag(takes_context=True)
+def work_rows(context, items):
+    """{% work_rows items as rows %}: the rows of a work list (checklists/_work_row.html), kept like
+    the release page's."""
+    return [mark_safe(row) for row in render_rows(context, items, template_name=WORK_ROW_TEMPLATE)]  # noqa: S308
 
 
 @register.tag
