@@ -14,8 +14,11 @@ another drew, in one round trip for a list of rows. When Redis does not answer, 
 if none were kept: a page never fails for its cache. The row's form carries a CSRF token, which
 belongs to one person: rows are stored with a stand-in that each request replaces with its own.
 
-Section headings are kept the same way, keyed on what they show, in the process's memory only
-(`{% cache ... using="fragments" %}` in _section.html).
+The release page's sections (headings, rows and the links of sections still to load) are kept as a
+whole too, under a key made of their counts and of the keys of their rows, in Redis only and for ten
+minutes: a part is tens of kilobytes, and each change to a release makes a new one. Headings alone
+are kept in each process (`{% cache ... using="fragments" %}` in _section.html), for the pages whose
+sections changed.
 """
 import hashlib
 import logging
@@ -23,6 +26,8 @@ import logging
 from django.core.cache import caches
 from django.urls import get_script_prefix
 from django.utils.html import format_html
+
+from checklists.selectors import walk
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +103,6 @@ def sections_key(*, release, roots, can_manage: bool, query: str, today, shown_c
     """The key of the release page's sections as drawn now: the tree with each section's counts and
     the keys of the rows it draws (so any change to a row changes it too), what the viewer may do,
     and the query string its links keep."""
-    from checklists.selectors import walk
-
     nodes = [(node.pk, node.section.parent_id, node.section.title, node.section.level, node.total,
               node.complete, node.matching,
               [row_key(item, today=today, oob=False) for item in node.items]) for node in walk(roots)]
@@ -107,17 +110,16 @@ def sections_key(*, release, roots, can_manage: bool, query: str, today, shown_c
     return "sections:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
 
 
+PART_TIMEOUT = 600
+
+
 def render_kept(context, key: str, nodelist) -> str:
-    """A part of a page made of rows (the release page's sections), kept under `key` as rows are."""
-    local = caches[LOCAL]
-    html = local.get(key)
+    """A part of a page made of rows (the release page's sections), kept under `key` in Redis."""
+    html = _shared_get_many([key]).get(key)
     if html is None:
-        html = _shared_get_many([key]).get(key)
-        if html is None:
-            with context.push({_CSRF_LATER: True}):
-                html = nodelist.render(context)
-            _shared_set_many({key: html})
-        local.set(key, html)
+        with context.push({_CSRF_LATER: True}):
+            html = nodelist.render(context)
+        _shared_set_many({key: html}, timeout=PART_TIMEOUT)
     return _with_csrf(context, html)
 
 
@@ -140,8 +142,8 @@ def _shared_get_many(keys) -> dict:
         return {}
 
 
-def _shared_set_many(rows: dict) -> None:
+def _shared_set_many(rows: dict, timeout=None) -> None:
     try:
-        caches[SHARED].set_many(rows)
+        caches[SHARED].set_many(rows, **({"timeout": timeout} if timeout else {}))
     except Exception as error:  # noqa: BLE001
         logger.warning("Row cache unavailable, rows not kept: %s", error)
