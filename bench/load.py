@@ -4,8 +4,9 @@
 
 Runs against its own database, `readiness_bench_load` on the server DATABASE_URL names (created and
 migrated if missing; the releases are kept for the next run), and starts gunicorn with the settings
-`make run` gives it (readiness.wsgi, readiness/gunicorn_conf.py, WEB_CONCURRENCY workers, default 2)
-on a free loopback port. Three phases, each stopping by itself after --seconds:
+`make run` gives it (readiness.wsgi and readiness/gunicorn_conf.py, which sizes workers and threads
+for the machine unless WEB_CONCURRENCY, WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free
+loopback port. Three phases, each stopping by itself after --seconds:
 
 1. `/healthz` alone, the clients in a closed loop: the server's floor.
 2. The mix, closed loop: 60% page reads (release page 50%, dashboard 20%, item page 20%, my items
@@ -58,8 +59,7 @@ def start_web(port: int, metrics_dir: str) -> subprocess.Popen:
     """gunicorn as readiness/stack.py's `run` starts it (keep the two in step)."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     command = [sys.executable, "-m", "gunicorn", "readiness.wsgi", "--bind", f"127.0.0.1:{port}",
-               "--workers", env.get("WEB_CONCURRENCY", "2"), "--config", str(ROOT / "readiness" / "gunicorn_conf.py"),
-               "--log-level", "warning"]
+               "--config", str(ROOT / "readiness" / "gunicorn_conf.py"), "--log-level", "warning"]
     return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
 
 
@@ -79,10 +79,20 @@ def wait_until_up(port: int, child: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
+def web_sizing() -> str:
+    """The worker class, processes and threads gunicorn_conf.py picks in this environment."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "readiness" / "gunicorn_conf.py"))
+    threads = f" x {conf['threads']} threads" if conf["worker_class"] == "gthread" else ""
+    return f"{conf['worker_class']}, {conf['workers']} workers{threads}"
+
+
 # --- data ----------------------------------------------------------------------------------------
 def prepare(releases: int, clients: int):
     """The seed template, `releases` releases (the first ten open, the rest approved), and `clients`
     engineers of the platform team with a session each. Returns (sessions, targets)."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import transaction
@@ -113,7 +123,7 @@ def prepare(releases: int, clients: int):
         Membership.objects.get_or_create(user=user, team=platform, defaults={"role": Role.ENGINEER})
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # a session names a configured one
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)
@@ -131,6 +141,7 @@ class Recorder:
     def __init__(self):
         self.latency = defaultdict(list)  # endpoint -> seconds
         self.errors = defaultdict(int)
+        self.error_statuses = defaultdict(int)  # (endpoint, HTTP status; 0: the connection failed) -> count
         self.acknowledged = []  # (kind, item, value, version) of writes answered 200
         self.refused = defaultdict(int)  # 409s: someone else saved first (expected under contention)
 
@@ -138,6 +149,7 @@ class Recorder:
         self.latency[endpoint].append(seconds)
         if status not in expected:
             self.errors[endpoint] += 1
+            self.error_statuses[endpoint, status] += 1
 
 
 class LoadClient:
@@ -148,9 +160,19 @@ class LoadClient:
         self.versions = {pk: version for items in targets.values() for pk, version in items.items()}
         self.csrf = ""
 
+    async def send(self, method: str, url: str, **kwargs):
+        """The response, or a stand-in with status 0 when the connection failed (counted as an error;
+        a write that may or may not have landed is left to the lost-write check)."""
+        import httpx
+
+        try:
+            return await self.http.request(method, url, **kwargs)
+        except httpx.TransportError as error:
+            return httpx.Response(0, text=f"{type(error).__name__}: {error}")
+
     async def get(self, endpoint: str, url: str, **kwargs):
         started = time.perf_counter()
-        response = await self.http.get(url, **kwargs)
+        response = await self.send("GET", url, **kwargs)
         self.recorder.add(endpoint, time.perf_counter() - started, response.status_code,
                           expected=(200, 204))
         return response
@@ -158,7 +180,9 @@ class LoadClient:
     async def start(self):
         # Any page sets the CSRF cookie; the header repeats it on writes.
         release = next(iter(self.targets))
-        await self.release_page(release)
+        response = await self.release_page(release)
+        if response.status_code != 200:
+            raise SystemExit(f"the release page answered {response.status_code}: the session does not log in")
         self.csrf = self.http.cookies.get("csrftoken", "")
 
     async def release_page(self, release: int):
@@ -166,6 +190,7 @@ class LoadClient:
         found = _CURSOR.search(response.text)
         if found:
             self.cursors[release] = found.group(1)
+        return response
 
     async def step(self):
         release = self.rng.choice(list(self.targets))
@@ -199,9 +224,9 @@ class LoadClient:
         item = self.rng.choice(list(self.targets[release]))
         status = self.rng.choice(STATUSES)
         started = time.perf_counter()
-        response = await self.http.post(f"/releases/{release}/items/{item}/edit/",
-                                        data={"status": status, "version": self.versions[item]},
-                                        headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+        response = await self.send("POST", f"/releases/{release}/items/{item}/edit/",
+                                   data={"status": status, "version": self.versions[item]},
+                                   headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
         self.recorder.add("status change", time.perf_counter() - started, response.status_code,
                           expected=(200, 409))
         found = _VERSION.search(response.text)
@@ -216,8 +241,8 @@ class LoadClient:
         item = self.rng.choice(list(self.targets[release]))
         body = f"load test comment {self.rng.getrandbits(48):x}"
         started = time.perf_counter()
-        response = await self.http.post(f"/releases/{release}/items/{item}/comments/", data={"body": body},
-                                        headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+        response = await self.send("POST", f"/releases/{release}/items/{item}/comments/", data={"body": body},
+                                   headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
         self.recorder.add("comment", time.perf_counter() - started, response.status_code)
         if response.status_code == 200:
             self.recorder.acknowledged.append(("comment", item, body, None))
@@ -266,6 +291,9 @@ def report(title: str, recorder: Recorder, elapsed: float, requests: int) -> flo
         pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
         print(f"  {endpoint:<16} {len(values):>6} {statistics.median(values) * 1000:>8.0f} {pick(0.95):>8.0f} "
               f"{pick(0.99):>8.0f} {recorder.errors.get(endpoint, 0):>7}")
+    if recorder.error_statuses:
+        print("  errors by status (0: connection failed):",
+              ", ".join(f"{endpoint} {status}: {n}" for (endpoint, status), n in sorted(recorder.error_statuses.items())))
     if recorder.refused:
         print(f"  refused as stale (409, expected when two clients save one item): {dict(recorder.refused)}")
     return throughput
@@ -337,7 +365,7 @@ def main() -> int:
     since_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     print(f"database {name}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items; "
           f"{args.clients} clients on {len(targets)} open releases; {os.cpu_count()} CPUs; "
-          f"web workers {os.environ.get('WEB_CONCURRENCY', '2')}")
+          f"web server {web_sizing()}")
     connections.close_all()
     port = free_port()
     metrics_dir = tempfile.mkdtemp(prefix="readiness-load-metrics-")

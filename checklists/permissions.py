@@ -67,9 +67,11 @@ def visible_releases(user):
     return Release.objects.filter(Exists(touching))
 
 
-def get_release_for_user(user, pk) -> Release:
+def get_release_for_user(user, pk, **annotations) -> Release:
+    """The release, if the user may see it (404 otherwise). `annotations` are read in the same query."""
     try:
-        return visible_releases(user).select_related("template_version__template", "release_manager").get(pk=pk)
+        return (visible_releases(user).select_related("template_version__template", "release_manager")
+                .annotate(**annotations).get(pk=pk))
     except Release.DoesNotExist:
         raise Http404("No such release.") from None
 
@@ -96,10 +98,13 @@ def can_change_item(user, item: ReleaseItem) -> bool:
     return item.assignee_id == user.pk or item.owner_team_id in engineer_in
 
 
-def get_item_for_user(user, release_pk, item_pk, *, for_change=False) -> ReleaseItem:
+def get_item_for_user(user, release_pk, item_pk, *, for_change=False, rows=None) -> ReleaseItem:
+    """The item, if the user may see it (and change it, `for_change`); 404 or 403 otherwise. `rows`
+    (release -> a queryset of its items) reads the item with what the caller needs, in the same query."""
     release = get_release_for_user(user, release_pk)
+    items = rows(release) if rows else release.items
     try:
-        item = release.items.select_related("owner_team", "assignee", "section").get(pk=item_pk)
+        item = items.select_related("owner_team", "assignee", "section").get(pk=item_pk)
     except ReleaseItem.DoesNotExist:
         raise Http404("No such item.") from None
     item.release = release

@@ -5,13 +5,15 @@ attribute access in templates.
 """
 import datetime
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import BigIntegerField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from checklists import permissions
-from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection, Waiver
+from checklists.models import (AuditEvent, Comment, Evidence, Release, ReleaseItem, Team, TemplateSection,
+                               TemplateVersion, Waiver)
 
 def with_progress(releases: QuerySet, *, today: datetime.date | None = None) -> QuerySet:
     """Annotate releases with item counts: total, complete, blocking and overdue.
@@ -175,8 +177,10 @@ class SectionNode:
     def progress(self) -> int:
         return percent(self.complete, self.total)
 
-    @property
+    @cached_property
     def shown(self) -> bool:
+        """Drawn at all: it has rows to show or to load, or a subsection has. Asked once the page's
+        rows are placed (each node's answer is kept, so the tree is walked once)."""
         return bool(self.items or self.matching) or any(child.shown for child in self.children)
 
     def walk(self):
@@ -243,14 +247,25 @@ def release_totals(nodes: dict[int, SectionNode]) -> dict:
     return {**totals, "progress": percent(totals["complete"], totals["total"])}
 
 
-def release_cursor(release: Release) -> int:
-    """The live view's cursor: the id of the release's newest audit event, 0 when it has none.
+def release_cursor() -> Coalesce:
+    """The live view's cursor, as an annotation of releases: the id of the release's newest audit
+    event, 0 when it has none.
 
     Audit ids are handed out under the audit lock, held until commit, so they follow commit order:
     a change committed after this read always gets a larger id. Read it before the items the page
-    shows, so that a change committed in between comes back once more rather than never. One query
-    (the index on audit events' release and id)."""
-    return AuditEvent.objects.filter(release=release).order_by("-id").values_list("id", flat=True).first() or 0
+    shows (with the release itself), so that a change committed in between comes back once more
+    rather than never. The index on audit events' release and id serves it."""
+    newest = AuditEvent.objects.filter(release=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return Coalesce(Subquery(newest, output_field=BigIntegerField()), Value(0))
+
+
+def newest_template_version() -> Subquery:
+    """As an annotation of releases: the number of the newest version of the release's checklist
+    when it is newer than the release's own, else None."""
+    newer = (TemplateVersion.objects.filter(template=OuterRef("template_version__template"),
+                                            number__gt=OuterRef("template_version__number"))
+             .order_by("-number").values("number")[:1])
+    return Subquery(newer, output_field=IntegerField())
 
 
 def _event_ids(events: QuerySet, object_type: str) -> QuerySet:

@@ -10,6 +10,12 @@ connection: workers x threads is the connection count to plan PostgreSQL's max_c
     WEB_THREADS          threads per worker         default 4
     WEB_WORKER_CLASS     gunicorn worker class      default gthread (sync: one request per process)
     WEB_TIMEOUT          seconds before a silent worker is killed   default 60
+    WEB_KEEPALIVE        seconds an idle client connection is kept   default 5
+
+Workers compile the project's templates as they start (post_worker_init), not on the first requests
+they serve. An idle connection is kept 5 s rather than gunicorn's 2: a client busy between two
+requests (a browser parsing a page, a proxy's pooled connection) otherwise meets a connection the
+server is closing, and a request sent on it is lost.
 """
 import math
 import os
@@ -44,6 +50,30 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def post_worker_init(worker):
+    """Compile the project's templates (and the form widgets' ones) as the worker starts: each process
+    compiles a template once and keeps it, and a fresh worker would otherwise pay for all of them on
+    its first requests."""
+    import logging
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.forms.renderers import get_default_renderer
+    from django.template import TemplateSyntaxError, engines
+
+    engine = engines["django"]
+    names = [str(path.relative_to(folder)) for folder in map(Path, settings.TEMPLATES[0]["DIRS"])
+             for path in sorted(folder.rglob("*.html"))]
+    for name in names:
+        try:
+            engine.get_template(name)
+        except TemplateSyntaxError as error:  # the request that needs it will show the error
+            logging.getLogger(__name__).warning("Template %s does not compile: %s", name, error)
+    renderer = get_default_renderer()
+    for widget in ("attrs", "select", "select_option", "input", "text", "textarea", "hidden", "date", "checkbox"):
+        renderer.get_template(f"django/forms/widgets/{widget}.html")
+
+
 def child_exit(server, worker):
     # Per-process metric files of a dead worker must be marked, or gauges keep its last values.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -57,3 +87,4 @@ worker_class = os.environ.get("WEB_WORKER_CLASS", "").strip() or "gthread"
 threads = _positive_int("WEB_THREADS", 4)
 graceful_timeout = 10
 timeout = _positive_int("WEB_TIMEOUT", 60)
+keepalive = _positive_int("WEB_KEEPALIVE", 5)

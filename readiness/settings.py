@@ -114,7 +114,23 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "readiness",
-    }
+    },
+    # Rendered release-page rows and section headings, keyed on everything they show, so never stale
+    # (checklists/row_cache.py): each process keeps them in memory, and rows are shared through
+    # Redis; a Redis that does not answer within the timeouts leaves the rows to be drawn.
+    "rows": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "readiness",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "readiness-fragments",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": env_int("READINESS_FRAGMENT_CACHE_ENTRIES", 10000)},
+    },
 }
 
 # Celery: a task is acknowledged only after it finished, so a killed worker's task is redelivered;

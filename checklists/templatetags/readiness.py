@@ -3,10 +3,12 @@ from functools import lru_cache
 
 from django import template
 from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.safestring import mark_safe
 
 from checklists import deciders
 from checklists.rendering import render_markdown
+from checklists.row_cache import WORK_ROW_TEMPLATE, render_kept, render_rows
 
 register = template.Library()
 
@@ -41,6 +43,17 @@ def plain_text(text):
 def _plain_text(text: str) -> str:
     # Cached like render_markdown: item texts repeat across every release of a template.
     return html_lib.unescape(strip_tags(render_markdown(text))).strip()
+
+
+@register.filter
+def short_text(text, length):
+    """{{ item.text|short_text:60 }}: plain_text, then truncatechars, kept for the next row that asks."""
+    return _short_text(text or "", int(length))
+
+
+@lru_cache(maxsize=4096)
+def _short_text(text: str, length: int) -> str:
+    return Truncator(_plain_text(text)).chars(length)
 
 
 @register.filter
@@ -114,25 +127,75 @@ def person(user, empty="—"):
 
 
 # Row links without a reverse() per row: a release page draws up to six links for each of hundreds
-# of rows. Each URL name is reversed once, with placeholder ids, into a pattern that later calls fill
-# in by string substitution (the placeholders are numbers no real id reaches before the sun burns out).
+# of rows, a list of releases or items two for each. Each URL name is reversed once, with placeholder
+# ids, into a pattern that later calls fill in by string substitution (the placeholders are numbers
+# no real id reaches before the sun burns out).
 _RELEASE_SLOT, _ITEM_SLOT = "987654321987", "123456789123"
-_item_patterns: dict[tuple[str, str, str], str] = {}
+_url_patterns: dict[tuple, str] = {}
+
+
+def _url_pattern(name: str, slots: dict[str, str]) -> str:
+    from django.urls import get_script_prefix, get_urlconf, reverse
+
+    key = (name, tuple(slots), get_script_prefix(), str(get_urlconf()))
+    pattern = _url_patterns.get(key)
+    if pattern is None:
+        pattern = _url_patterns[key] = reverse(name, kwargs=slots)
+    return pattern
 
 
 def item_url_for(name: str, release_id: int, item_id: int) -> str:
     """The URL `name` (an item route: release_pk, pk) of one item; one reverse() per name and prefix."""
-    from django.urls import get_script_prefix, get_urlconf, reverse
+    pattern = _url_pattern(name, {"release_pk": _RELEASE_SLOT, "pk": _ITEM_SLOT})
+    return pattern.replace(_RELEASE_SLOT, str(int(release_id))).replace(_ITEM_SLOT, str(int(item_id)))
 
-    key = (name, get_script_prefix(), str(get_urlconf()))
-    pattern = _item_patterns.get(key)
-    if pattern is None:
-        pattern = reverse(name, kwargs={"release_pk": _RELEASE_SLOT, "pk": _ITEM_SLOT})
-        _item_patterns[key] = pattern
-    return pattern.replace(_RELEASE_SLOT, str(release_id)).replace(_ITEM_SLOT, str(item_id))
+
+def release_url_for(name: str, release_id: int) -> str:
+    """The URL `name` (a release route: pk) of one release; one reverse() per name and prefix."""
+    return _url_pattern(name, {"pk": _RELEASE_SLOT}).replace(_RELEASE_SLOT, str(int(release_id)))
 
 
 @register.simple_tag
 def item_url(name, item):
     """{% item_url "item-detail" item %}: what {% url name item.release_id item.pk %} gives, cheaper."""
     return item_url_for(name, item.release_id, item.pk)
+
+
+@register.simple_tag
+def release_url(name, release_id):
+    """{% release_url "release-detail" release.pk %}: what {% url name release.pk %} gives, cheaper."""
+    return release_url_for(name, release_id)
+
+
+@register.simple_tag(takes_context=True)
+def item_rows(context, items):
+    """{% item_rows items as rows %}: checklists/_item_row.html for each item, drawn once per state
+    and kept (checklists.row_cache)."""
+    return [mark_safe(row) for row in render_rows(context, items)]  # noqa: S308 - rendered, autoescaped
+
+
+@register.simple_tag(takes_context=True)
+def work_rows(context, items):
+    """{% work_rows items as rows %}: the rows of a work list (checklists/_work_row.html), kept like
+    the release page's."""
+    return [mark_safe(row) for row in render_rows(context, items, template_name=WORK_ROW_TEMPLATE)]  # noqa: S308
+
+
+@register.tag
+def keptpart(parser, token):
+    """{% keptpart key %}...{% endkeptpart %}: the content, kept under `key` (a key the view made of
+    everything the content shows: checklists.row_cache.sections_key) and drawn only when missing."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("keptpart takes one argument, the key")
+    nodelist = parser.parse(("endkeptpart",))
+    parser.delete_first_token()
+    return KeptPartNode(nodelist, parser.compile_filter(bits[1]))
+
+
+class KeptPartNode(template.Node):
+    def __init__(self, nodelist, key):
+        self.nodelist, self.key = nodelist, key
+
+    def render(self, context):
+        return render_kept(context, self.key.resolve(context), self.nodelist)

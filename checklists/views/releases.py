@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from checklists import charts, permissions, selectors
+from checklists import charts, permissions, row_cache, selectors
 from checklists.views.bulk import bulk_assignees
 from checklists.forms import BulkItemsForm, ReleaseCreateForm, format_versions
 from checklists.models import ReleaseItem, Team, TemplateSection
@@ -102,12 +102,14 @@ def release_detail(request, pk):
     other section loads its rows when it scrolls into view (`?section=<id>`, as an htmx fragment), so
     the page costs the same for 200 items or 2,000. Without JavaScript the section's link leads to
     the page with that section's rows drawn."""
-    release = permissions.get_release_for_user(request.user, pk)
+    # The live view's cursor is read with the release, before the items (see release_cursor), and so
+    # is the newest version of its checklist, which a manager may move it to.
+    release = permissions.get_release_for_user(request.user, pk, cursor=selectors.release_cursor(),
+                                               newest_template_version=selectors.newest_template_version())
     filters = selectors.ItemFilters.from_query(request.GET)
     wanted = _section_param(request)
     if request.htmx and wanted is not None:
         return _section_rows(request, release, filters, wanted)
-    cursor = selectors.release_cursor(release)  # before the items: see release_cursor
     today = timezone.localdate()
     roots, nodes = selectors.section_tree(release, today=today)
     items = filters.apply(selectors.release_items(release), request.user)
@@ -128,20 +130,24 @@ def release_detail(request, pk):
     can_manage = permissions.can_manage_release(request.user, release)
     teams = Team.objects.order_by("name")
     # "Every item the filter shows", for the bulk form: ids and versions only, whatever is drawn yet.
-    shown = list(filters.apply(release.items.all(), request.user).only("pk", "version")) if can_manage else []
+    shown = (list(filters.apply(release.items.order_by("order"), request.user)
+                  .values_list("pk", "version", named=True)) if can_manage else [])
+    shown_count = sum(matching.values())
+    sections_key = row_cache.sections_key(release=release, roots=roots, can_manage=can_manage, today=today,
+                                          query=request.GET.urlencode(), shown_count=shown_count,
+                                          total=totals["total"])
     return render(request, "checklists/release_detail.html", {
-        "release": release, "sections": roots, "filters": filters, "today": today,
+        "release": release, "sections": roots, "sections_key": sections_key, "filters": filters, "today": today,
         "totals": totals, "counts": totals,
         "statuses": ReleaseItem.Status.choices, "teams": teams,
         "assignees": get_user_model().objects.filter(assigned_items__release=release).distinct()
                                             .order_by("username"),
-        "can_manage": can_manage, "shown_count": sum(matching.values()),
+        "can_manage": can_manage, "shown_count": shown_count,
         "can_create": permissions.can_create_release(request.user),
-        "newer_version": release.template_version.template.versions.filter(
-            number__gt=release.template_version.number).order_by("-number").first() if can_manage else None,
+        "newer_version": release.newest_template_version if can_manage else None,
         "bulk_form": BulkItemsForm(teams=teams, assignees=bulk_assignees(request.user, release),
                                    initial={"shown": format_versions(shown)}) if shown else None,
-        "cursor": cursor,
+        "cursor": release.cursor,
     })
 
 
@@ -236,10 +242,12 @@ def team_items(request, slug):
 
 def _work_list(request, items, **context):
     page = Paginator(items, WORK_PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
     for item in page:
         item.can_change = permissions.can_change_item(request.user, item)
+        item.overdue = item.is_overdue(today)
     return render(request, "checklists/work_list.html", {
-        "page": page, "items": page.object_list, "today": timezone.localdate(),
+        "page": page, "items": page.object_list, "today": today,
         "query": _query_without(request, "page"), **context,
     })
 

@@ -31,11 +31,14 @@ def test_defaults_follow_the_cpu_count():
     assert int(config["workers"]) == max(2, 2 * cpu_count())
     assert config["threads"] == "4"
     assert config["timeout"] == "60"
+    assert config["keepalive"] == "5"
 
 
 def test_environment_variables_size_it():
-    config = _resolved(WEB_CONCURRENCY="3", WEB_THREADS="8", WEB_WORKER_CLASS="sync", WEB_TIMEOUT="30")
-    assert (config["workers"], config["threads"], config["worker_class"], config["timeout"]) == ("3", "8", "sync", "30")
+    config = _resolved(WEB_CONCURRENCY="3", WEB_THREADS="8", WEB_WORKER_CLASS="sync", WEB_TIMEOUT="30",
+                       WEB_KEEPALIVE="75")
+    assert (config["workers"], config["threads"], config["worker_class"], config["timeout"], config["keepalive"]) \
+        == ("3", "8", "sync", "30", "75")
 
 
 @pytest.mark.parametrize("value", ["many", "0", "-2"])
