@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.probes.k8s_server import DEFAULT_TOKEN, KubeApiServer, kubeconfig_text  # noqa: E402
-from probes import live  # noqa: E402
+from probes import cluster_collector as live  # noqa: E402
 from probes.engine.kinds import KINDS  # noqa: E402
 from probes.engine.snapshot import Snapshot  # noqa: E402
 
