@@ -45,8 +45,9 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds for each request
 MAX_BACKOFF = 10.0  # seconds: the longest we wait between two attempts
 MAX_RETRY_AFTER = 30.0  # seconds: a server may ask for more, but a worker will not park longer
-# Kinds listed at once. Decoding a page holds the interpreter while the network wait does not, so
-# a second list in flight hides most of the decoding; a few are plenty, and are gentle on the server.
+# Kinds listed at once. Decoding a page holds the interpreter while waiting on the network does not,
+# so a kind's pages decode while others are on their way; a few lists are plenty for that, and an API
+# server takes them in its stride (client-go lists every informer's kind at once).
 LIST_WORKERS = 4
 # A kubeconfig is a few mappings deep and needs no aliases to speak of.
 KUBECONFIG_LIMITS = safe_yaml.Limits(max_depth=20, max_alias_nodes=1_000, max_nodes=100_000)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.probes.generated import generated_snapshot
-from tests.probes.probe_builders import service
+from tests.probes.probe_builders import namespace_obj, obj, service, snapshot
 
 from probes.engine.catalogue.observability import SERVICE, SERVICEMONITOR, _monitor_selects, _service_index, _services_selected_by
 from probes.engine.catalogue.references import _pod_labels, _selects_a_pod
@@ -192,3 +192,13 @@ def test_a_dropped_snapshot_is_freed_without_the_cycle_collector():
         assert spec() is None
     finally:
         gc.enable()
+
+
+def test_pods_labelled_alike_only_as_numbers_and_booleans_stay_apart():
+    # {"v": 1} == {"v": True} in Python, but a selector reads "1" and "True": each set is kept.
+    pods = [obj("v1", "Pod", f"p{i}", "shop") for i in range(2)]
+    pods[0]["metadata"]["labels"], pods[1]["metadata"]["labels"] = {"v": 1}, {"v": True}
+    snap = snapshot(namespace_obj("shop"), *pods, live=True)
+    indexes = _pod_labels(snap, AppScope())
+    assert _selects_a_pod({"v": "True"}, indexes["shop"]) and _selects_a_pod({"v": 1}, indexes["shop"])
+    assert not _selects_a_pod({"v": "true"}, indexes["shop"])

@@ -23,18 +23,14 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, LabelIndex]:
     """The distinct label sets of the pods each application namespace runs (or will run),
     templates and Pods, indexed so that a selector is tried only on those carrying its labels.
-    Replicas share their labels: each set is indexed once, which cannot change whether a selector
-    picks some pod."""
+    Replicas share their labels, so each set is indexed once: selectors read label values as
+    strings, and sets alike as strings are alike to every selector."""
     chosen = app_namespaces(snap, p)
     holders = [(spec.namespace, spec.labels) for spec in workload_specs(snap, p)]
     holders += [(ns, labels(pod)) for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)) if ns in chosen]
     found: dict[str, dict] = {}
     for ns, pod_labels in holders:
-        try:
-            key = tuple(pod_labels.items()) if type(pod_labels) is dict else id(pod_labels)
-            hash(key)
-        except TypeError:  # a label value that is a list or mapping (odd YAML): kept as it is
-            key = id(pod_labels)
+        key = tuple((k, str(v)) for k, v in pod_labels.items()) if type(pod_labels) is dict else id(pod_labels)
         found.setdefault(ns, {}).setdefault(key, pod_labels)
     return {ns: LabelIndex(list(distinct.values()), _no_namespace, _itself) for ns, distinct in found.items()}
 

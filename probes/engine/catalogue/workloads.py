@@ -233,9 +233,6 @@ def _spread_terms(spec: dict) -> list[tuple[str, dict | None]]:
     return terms
 
 
-OOM_PATHS = {state: f"{state}.terminated.reason" for state in ("state", "lastState")}
-
-
 @probe(
     "workloads.oom-kills",
     "No container is being OOM-killed",
@@ -253,7 +250,7 @@ def oom_kills(snap: Snapshot, p: AppScope) -> Outcome:
     for pod in pods:
         for status in dig(pod, "status.containerStatuses", []) or []:
             for state in ("state", "lastState"):
-                if dig(status, OOM_PATHS[state]) == "OOMKilled":
+                if dig(status, f"{state}.terminated.reason") == "OOMKilled":
                     findings.append(
                         Finding(
                             f"{namespace(pod)}/Pod/{name(pod)}",
