@@ -73,13 +73,16 @@ def resources(snap: Snapshot, p: ResourceParams) -> Outcome:
     request, since the API then uses the limit as the request."""
     findings, judged = [], 0
     defaults_by_ns: dict[str, dict] = {}
+    required = [(wanted, wanted.split(".", 1)) for wanted in p.required]
     for pod in pod_specs(snap, p):
-        filled = defaults_by_ns.setdefault(pod.namespace, limit_range_defaults(snap, pod.namespace))
+        if pod.namespace not in defaults_by_ns:  # each namespace's LimitRanges read once, not once per pod
+            defaults_by_ns[pod.namespace] = limit_range_defaults(snap, pod.namespace)
+        filled = defaults_by_ns[pod.namespace]
         for c in containers(pod):
             judged += 1
             res = c.spec.get("resources") or {}
-            for wanted in p.required:
-                kind, resource = wanted.split(".", 1)
+            for wanted, parts in required:
+                kind, resource = parts
                 present = resource in (res.get(kind) or {}) or resource in filled.get(kind, set())
                 if kind == "requests" and resource in (res.get("limits") or {}):
                     present = True
