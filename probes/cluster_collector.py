@@ -3,8 +3,6 @@
 One paginated list call per kind (cluster-wide for namespaced kinds), so API calls grow with the
 kinds the bound probes need, not with the objects in the cluster. Responses are read as raw JSON
 (`_preload_content=False`): objects stay the API's camelCase dicts, with no model round-trip.
-A few kinds are listed at once (LIST_WORKERS), each over its own keep-alive connection, so one
-kind's pages are decoded while the server prepares another's.
 
 Every failure becomes a `CollectError` subclass whose message can be shown to users as is (it
 names the server or the resource, never a token or key) and whose `transient` flag tells the
@@ -22,10 +20,8 @@ import logging
 import random
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -45,10 +41,6 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds for each request
 MAX_BACKOFF = 10.0  # seconds: the longest we wait between two attempts
 MAX_RETRY_AFTER = 30.0  # seconds: a server may ask for more, but a worker will not park longer
-# Kinds listed at once. Decoding a page holds the interpreter while waiting on the network does not,
-# so a kind's pages decode while others are on their way; a few lists are plenty for that, and an API
-# server takes them in its stride (client-go lists every informer's kind at once).
-LIST_WORKERS = 4
 # A kubeconfig is a few mappings deep and needs no aliases to speak of.
 KUBECONFIG_LIMITS = safe_yaml.Limits(max_depth=20, max_alias_nodes=1_000, max_nodes=100_000)
 
@@ -264,7 +256,8 @@ def collect(api: k8s.ApiClient, kind_ids: Iterable[str], *, source: str = "clust
     snapshot = Snapshot(source=source, live=True)
     with _no_gc():
         snapshot.server_version = session.version()
-        for kind, items in zip(kinds, session.list_kinds(kinds, page_size)):
+        for kind in kinds:
+            items = session.list_all(kind, page_size)
             if items is None:
                 snapshot.missing.add(kind.id)
             else:
@@ -322,7 +315,6 @@ class _Session:
         self.policy = policy
         self.stats = stats
         self.server = api.configuration.host
-        self._counting = threading.Lock()  # lists run in threads: no call or retry goes uncounted
 
     def version(self) -> dict:
         try:
@@ -331,27 +323,6 @@ class _Session:
             # Nothing that answers 404 on /version is a Kubernetes API server: better said now
             # than as every kind "not installed".
             raise self._error(exc, "the server version") from None
-
-    def list_kinds(self, kinds: list[Kind], page_size: int) -> list[list[dict] | None]:
-        """`list_all` for each kind, in the order asked, LIST_WORKERS kinds at a time.
-
-        A failure is raised for the first kind (in that order) that fails, as when listing one
-        after the other; kinds not yet started are then not listed at all.
-        """
-        for kind in kinds:  # pages by kind in the order asked, whichever list finishes first
-            self.stats.pages[kind.id] = 0
-        # A client built elsewhere may keep fewer connections than that: never more threads.
-        workers = min(LIST_WORKERS, len(kinds), self.api.configuration.connection_pool_maxsize or 1)
-        if workers <= 1:
-            return [self.list_all(kind, page_size) for kind in kinds]
-        with ThreadPoolExecutor(workers, thread_name_prefix="collect") as pool:
-            lists = [pool.submit(self.list_all, kind, page_size) for kind in kinds]
-            try:
-                return [listed.result() for listed in lists]
-            except BaseException:
-                for listed in lists:
-                    listed.cancel()
-                raise
 
     def list_all(self, kind: Kind, page_size: int) -> list[dict] | None:
         """Every object of `kind`, or None when the server does not serve it (no CRD)."""
@@ -407,8 +378,7 @@ class _Session:
     def _send(self, what: str, call: Callable[[], T]) -> T:
         """Run `call`, retrying 429, 5xx and dropped connections with jittered backoff."""
         for attempt in range(self.policy.retries + 1):
-            with self._counting:
-                self.stats.calls += 1
+            self.stats.calls += 1
             try:
                 return call()
             except ApiException as exc:
@@ -423,8 +393,7 @@ class _Session:
                     raise self._unreachable(reason, what) from None
                 delay = self._backoff(attempt)
                 logger.info("connection to %s dropped listing %s; retrying", self.server, what)
-            with self._counting:
-                self.stats.retries += 1
+            self.stats.retries += 1
             time.sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 

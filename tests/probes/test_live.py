@@ -142,23 +142,6 @@ def test_403_names_the_refused_resource_and_is_not_retried(k8s_server):
     assert k8s_server.calls("/apis/apps/v1/deployments") == 1
 
 
-def test_kinds_listed_at_once_keep_their_order_and_report_the_first_failing_kind(k8s_server):
-    # Lists run LIST_WORKERS at a time: Nodes stall, then are refused, while Deployments are refused
-    # at once; the error is the one listing them one after the other would have met first.
-    kinds = [NODE, POD, DEPLOY, HPA, NS]
-    k8s_server.objects = {kind_id: _objects(kind_id, 12) for kind_id in kinds}
-    snapshot, stats = _collect(k8s_server, kinds, page_size=5)
-    assert list(snapshot.objects) == list(stats.pages) == kinds
-    assert all([o["metadata"]["name"] for o in snapshot.of(k)] == [f"o{i}" for i in range(12)] for k in kinds)
-    assert stats.calls == k8s_server.calls() == 1 + 5 * 3
-
-    k8s_server.reset()
-    k8s_server.fault("/api/v1/nodes", 403, delay=0.3)
-    k8s_server.fault("/apis/apps/v1/deployments", 403, times=None)
-    with pytest.raises(live.ClusterForbidden, match="Listing nodes was refused"):
-        _collect(k8s_server, kinds)
-
-
 def test_a_wrong_token_is_unauthorised_and_never_echoed(k8s_server):
     k8s_server.objects = {NODE: _objects(NODE, 2)}
     text = kubeconfig_text(k8s_server.url, "not-the-token-s3cr3t")
