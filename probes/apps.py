@@ -12,6 +12,12 @@ class ProbesConfig(AppConfig):
 
         deciders.register(check_id for checks in registry.REGISTRIES.values() for check_id in checks)
         # A file attached to an item bound to an artifact check is judged by a background task.
-        from probes import services
+        deciders.on_file_evidence(_on_file_evidence)
 
-        deciders.on_file_evidence(services.on_file_evidence)
+
+def _on_file_evidence(**kwargs):
+    # probes.services imports the job queue (Celery, Redis): half a second that processes which
+    # never store evidence, such as the probe command on manifests, should not pay at start-up.
+    from probes import services
+
+    return services.on_file_evidence(**kwargs)

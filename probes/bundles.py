@@ -47,10 +47,7 @@ class Bundle:
     max_bytes: int = 0
     max_archive_bytes: int = 0
     folders: set[str] = field(default_factory=set, repr=False)
-
-    @property
-    def size(self) -> int:
-        return sum(len(data) for data in self.files.values())
+    size: int = field(default=0, init=False)  # bytes held, kept as files are added
 
     def add(self, name: str, data: bytes) -> None:
         path = safe_path(name)
@@ -67,6 +64,7 @@ class Bundle:
         if self.size + len(data) > self.max_bytes:
             raise BundleError(f"The bundle unpacks to more than {self.max_bytes // (1024 * 1024)} MB.")
         self.files[path] = data
+        self.size += len(data)
         self.folders.update(parents)
 
     def remaining(self) -> int:
@@ -151,10 +149,11 @@ def read_paths(paths: Iterable[str | Path]) -> Bundle:
                 files = folder_manifests(path)
             except ManifestError as exc:
                 raise BundleError(str(exc)) from None
+            folder = path.resolve().name or "bundle"
             for file in files:
                 with file.open("rb") as handle:
                     data = _read_capped(handle, bundle.remaining(), str(file))
-                bundle.add(f"{path.resolve().name or 'bundle'}/{file.relative_to(path).as_posix()}", data)
+                bundle.add(f"{folder}/{file.relative_to(path).as_posix()}", data)
         elif path.is_file():
             with path.open("rb") as handle:
                 _read_one(bundle, path.name, handle)

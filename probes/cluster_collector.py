@@ -452,9 +452,12 @@ def _resource(kind: Kind) -> str:
 def _stamp(items: list[dict], kind: Kind) -> list[dict]:
     # Lists of built-in kinds leave `kind`/`apiVersion` off each item; probes (and the manifest
     # collector) expect every object to say what it is.
+    api_version, kind_name = kind.api_version, kind.kind  # once per page, not once per object
     for item in items:
-        item.setdefault("apiVersion", kind.api_version)
-        item.setdefault("kind", kind.kind)
+        if "apiVersion" not in item:
+            item["apiVersion"] = api_version
+        if "kind" not in item:
+            item["kind"] = kind_name
     return items
 
 

@@ -8,6 +8,9 @@ its own) counting, per document, the nodes the document stands for with every al
 the depth it reaches through aliases; a document over either budget, or an alias that refers to the
 node it sits in, is refused with the file and the line. Only then is the text loaded, safely (no
 Python tags), with libyaml's C loader where PyYAML was built with it: the same documents, faster.
+A text without an anchor ("&") holds no alias, and libyaml's composer stops at 1,000 levels: with
+the C loader, such a text is composed at once and each document measured as a tree; the event
+stream is read only to word a refusal, so the messages are the same either way.
 
 No Django here: the probe engine uses it too; callers pass their limits.
 """
@@ -18,8 +21,11 @@ import yaml
 
 try:  # libyaml: parses several times faster; results are the same (tests/readiness/test_safe_yaml.py)
     from yaml import CSafeLoader as Loader
+    from yaml.cyaml import CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as Loader
+
+    CParser = None
 
 PURE_LOADER = yaml.SafeLoader
 
@@ -62,12 +68,40 @@ def documents(text: str | bytes, *, name: str, limits: Limits = DEFAULT_LIMITS, 
               skip_empty: bool = True) -> Iterator[tuple[int, int, object]]:
     """(document number from 1, its first line, the document) for each document of `text`.
 
-    The whole stream is checked against `limits` before the first document is built, so a refusal
-    never comes after part of the text was used. Empty documents are left out with `skip_empty`.
+    The whole stream is checked against `limits` before the first document is given out, so a
+    refusal never comes after part of the text was used. Empty documents are left out with
+    `skip_empty`.
     """
-    check(text, name=name, limits=limits, loader=loader)
+    if _may_hold_anchors(text) or not _composes_in_c(loader):
+        check(text, name=name, limits=limits, loader=loader)
+        yield from _built(text, name, loader, skip_empty)
+        return
+    # No anchor, so no alias: each document composes to a tree no larger than its text, measured
+    # before it is built, and the event stream is read only when something is wrong, to say what.
+    try:
+        built = _built(text, name, loader, skip_empty, tree_limits=limits)
+    except YamlError:
+        check(text, name=name, limits=limits, loader=loader)  # the refusal, in the usual words
+        raise
+    yield from built
+
+
+def _may_hold_anchors(text: str | bytes) -> bool:
+    # An anchor is written with "&"; a text without one (most manifests) cannot hold an alias.
+    return (b"&" if isinstance(text, bytes) else "&") in text
+
+
+def _composes_in_c(loader) -> bool:
+    # libyaml's composer stops at 1,000 levels on its own; PyYAML's recurses in Python, so deep
+    # nesting must be refused from the event stream before the pure loader composes anything.
+    return CParser is not None and issubclass(loader, CParser)
+
+
+def _built(text: str | bytes, name: str, loader, skip_empty: bool, tree_limits: Limits | None = None) -> list:
+    """Every document of `text`; with `tree_limits`, each alias-free document is measured once
+    composed and refused when over them."""
     parser = loader(text)
-    number = 0
+    built, number = [], 0
     try:
         while True:
             number += 1
@@ -75,16 +109,66 @@ def documents(text: str | bytes, *, name: str, limits: Limits = DEFAULT_LIMITS, 
                 if not parser.check_node():
                     break
                 node = parser.get_node()
-                doc = parser.construct_document(node) if node is not None else None
+                if node is not None and tree_limits is not None and not _tree_within(node, tree_limits):
+                    raise YamlError(name, _node_line(node), f"nested more than {tree_limits.max_depth} levels deep "
+                                                            f"or more than {tree_limits.max_nodes:,} nodes", number)
+                if node is None:
+                    doc = None
+                elif tree_limits is not None:
+                    doc = _construct_tree(parser, node)
+                else:
+                    doc = parser.construct_document(node)
             except yaml.YAMLError as exc:
                 raise _yaml_error(exc, name, number) from None
             except RecursionError:  # the budget check keeps depth far below this; belt and braces
                 raise YamlError(name, 0, "nested too deeply", number) from None
             if doc is None and skip_empty:
                 continue
-            yield number, (node.start_mark.line + 1 if node is not None else 0), doc
+            built.append((number, _node_line(node) if node is not None else 0, doc))
     finally:
         parser.dispose()
+    return built
+
+
+def _tree_within(root: yaml.Node, limits: Limits) -> bool:
+    """Whether a document without aliases stays within the depth and node limits, as `check`
+    counts them (a node is as deep as the collections around it); only collections are visited."""
+    nodes, pending = 1, [(root, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            continue
+        if children and depth + 1 > limits.max_depth:
+            return False
+        nodes += len(children)
+        pending.extend((child, depth + 1) for child in children if not isinstance(child, yaml.ScalarNode))
+    return nodes <= limits.max_nodes
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_SPECIAL_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+def _construct_tree(parser, node: yaml.Node):
+    """`parser.construct_document(node)` for a document without aliases, most of it built here:
+    strings, and mappings and sequences of them, which are nearly all of a manifest. Anything else
+    (numbers, booleans, other tags, merge keys, keys that are not scalars) is left to PyYAML."""
+    if type(node) is yaml.ScalarNode and node.tag == _STR:
+        return node.value
+    if type(node) is yaml.MappingNode and node.tag == _MAP and all(
+            type(key) is yaml.ScalarNode and key.tag not in _SPECIAL_KEYS for key, _ in node.value):
+        return {_construct_tree(parser, key): _construct_tree(parser, value) for key, value in node.value}
+    if type(node) is yaml.SequenceNode and node.tag == _SEQ:
+        return [_construct_tree(parser, child) for child in node.value]
+    return parser.construct_document(node)
+
+
+def _node_line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1 if node.start_mark is not None else 0
 
 
 def check(text: str | bytes, *, name: str, limits: Limits = DEFAULT_LIMITS, loader=Loader) -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field, replace
 
 import probes.engine.catalogue  # noqa: F401  (registers every probe)
 from probes.engine import exemptions
+from probes.engine.gcpause import collector_paused
 from probes.engine.outcome import CATALOGUE, Finding, Outcome
 from probes.engine.snapshot import Snapshot
 
@@ -58,6 +59,11 @@ def evaluate(snapshot: Snapshot, bindings, allow_exemptions: bool = True) -> lis
     `allow_exemptions` comes from the READINESS_ALLOW_EXEMPTIONS setting: when False, exemption
     annotations are ignored (and counted in `observed`).
     """
+    with collector_paused():
+        return _evaluate(snapshot, bindings, allow_exemptions)
+
+
+def _evaluate(snapshot: Snapshot, bindings, allow_exemptions: bool) -> list[ProbeResultData]:
     snapshot.forget()  # views memoised by an earlier run may predate changes to its objects
     annotated = exemptions.annotated(snapshot)
     sources = getattr(snapshot, "sources", {})

@@ -43,7 +43,19 @@ def exempt_ids(notes: dict) -> set[str]:
 def annotated(snap: Snapshot) -> list[tuple[str, dict]]:
     """The objects carrying an exemption annotation: read once per run, not once per probe."""
     return [(kind_id, o) for kind_id, objects in snap.objects.items() for o in objects
-            if exempt_ids(exemption_annotations(kind_id, o))]
+            if _may_be_exempt(kind_id, o) and exempt_ids(exemption_annotations(kind_id, o))]
+
+
+def _may_be_exempt(kind_id: str, obj: dict) -> bool:
+    """False when plainly no annotation names an exemption: most objects, told apart without
+    merging their annotations. Anything unusual (annotations that are not a mapping) says True."""
+    notes = annotations(obj)
+    if type(notes) is not dict or EXEMPT in notes:
+        return True
+    if kind_id not in TEMPLATE_PATHS:
+        return False
+    template = dig(obj, TEMPLATE_PATHS[kind_id] + ".metadata.annotations")
+    return template is not None and (type(template) is not dict or EXEMPT in template)
 
 
 def collect(candidates: list[tuple[str, dict]], probe_id: str) -> Exemptions:

@@ -1,5 +1,6 @@
 """Container image references: "registry/repository:tag@digest", with Docker Hub's implicit parts."""
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 
@@ -24,6 +25,16 @@ class ImageRef:
 
 
 def parse_image(text: str) -> ImageRef:
+    # The same few images recur in every pod spec a dozen probes read: each is parsed once.
+    return _parse_image(text) if type(text) is str else _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_image(text: str) -> ImageRef:
+    return _parse(text)
+
+
+def _parse(text: str) -> ImageRef:
     rest, _, digest = text.strip().partition("@")
     slash = rest.rfind("/")
     colon = rest.rfind(":")
@@ -42,11 +53,18 @@ def parse_image(text: str) -> ImageRef:
 def in_registries(image: ImageRef, registries: list[str]) -> bool:
     """Does the image live under one of these prefixes ("quay.io", "docker.io/library") or glob
     patterns ("*.azurecr.io/*")?"""
+    pattern = _registries_pattern(tuple(registries))
+    return pattern is not None and pattern.match(image.path) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _registries_pattern(registries: tuple[str, ...]) -> re.Pattern | None:
+    """One regex for a registries list: a glob as fnmatch reads it, a prefix up to a "/" or the end."""
+    alternatives = []
     for entry in registries:
         entry = entry.rstrip("/")
         if any(ch in entry for ch in "*?["):
-            if fnmatch.fnmatchcase(image.path, entry):
-                return True
-        elif image.path == entry or image.path.startswith(entry + "/"):
-            return True
-    return False
+            alternatives.append(fnmatch.translate(entry))
+        else:
+            alternatives.append(re.escape(entry) + r"(?:/|\Z)")
+    return re.compile("|".join(f"(?:{a})" for a in alternatives)) if alternatives else None

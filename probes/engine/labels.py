@@ -28,6 +28,9 @@ class Requirement:
         raise ValueError(f"unknown selector operator {self.operator!r}")
 
 
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
 class SelectorError(ValueError):
     pass
 
@@ -89,33 +92,77 @@ class LabelIndex:
     that could carry its labels: matching every selector against every object is quadratic.
 
     `candidates` narrows; the caller still applies the selector itself, so the index can never
-    change an answer, only skip objects that cannot match.
+    change an answer, only skip objects that cannot match. Objects whose namespace is not a string
+    or whose labels are not a mapping (malformed YAML) are never skipped.
     """
 
-    def __init__(self, objects: list[dict], namespace_of, labels_of):
+    def __init__(self, objects: list, namespace_of, labels_of):
         self.objects = objects
-        self._by_namespace: dict[str, list[int]] = {}
-        self._by_pair: dict[tuple[str, str], set[int]] = {}
-        self._odd_namespace: list[int] = []  # not a string (malformed YAML): never filtered out
+        self._namespaces: list = []  # position -> namespace, or None when it is not a string
+        self._by_pair: dict[tuple[str, str], list[int]] = {}  # positions in increasing order
+        self._odd_labels: set[int] = set()
+        by_pair = self._by_pair
         for position, obj in enumerate(objects):
             ns = namespace_of(obj)
-            if isinstance(ns, str):
-                self._by_namespace.setdefault(ns, []).append(position)
-            else:
-                self._odd_namespace.append(position)
-            for key, value in labels_of(obj).items():
+            self._namespaces.append(ns if isinstance(ns, str) else None)
+            found = labels_of(obj)
+            if not isinstance(found, dict):
+                self._odd_labels.add(position)
+                continue
+            for key, value in found.items():
                 # Requirement.matches compares str(value): YAML may give a label as a number.
-                self._by_pair.setdefault((key, str(value)), set()).add(position)
+                pair = (key, value if type(value) is str else str(value))
+                if pair in by_pair:
+                    by_pair[pair].append(position)
+                else:
+                    by_pair[pair] = [position]
 
-    def candidates(self, requirements: list[Requirement], namespaces: set[str] | None = None) -> list[dict]:
+    def candidates(self, requirements: list[Requirement], namespaces: set[str] | frozenset[str] | None = None) -> list:
         """Objects, in their original order, in `namespaces` (None: any) that every `In`
         requirement could select; a superset of those the requirements select."""
-        if namespaces is None:
-            positions = set(range(len(self.objects)))
-        else:
-            positions = {p for ns in namespaces for p in self._by_namespace.get(ns, ())}
-            positions.update(self._odd_namespace)
+        if any(r.operator not in OPERATORS or not isinstance(r.key, str) for r in requirements):
+            requirements = []  # such a selector fails or raises on any object: try it on all
+        positions = None
         for requirement in requirements:
             if requirement.operator == "In":
-                positions &= {p for value in requirement.values for p in self._by_pair.get((requirement.key, value), ())}
+                pairs = (self._by_pair.get((requirement.key, value), ()) for value in requirement.values)
+                found = set().union(*pairs) | self._odd_labels
+                positions = found if positions is None else positions & found
+        if positions is None:
+            positions = range(len(self.objects))
+        if namespaces is not None:
+            in_namespaces = self._namespaces
+            positions = [p for p in positions if in_namespaces[p] is None or in_namespaces[p] in namespaces]
         return [self.objects[p] for p in sorted(positions)]
+
+
+class SelectorIndex:
+    """Selectors grouped by one label pair each of them requires, so a label set is tried only
+    against the selectors that could select it: the reverse of LabelIndex, for "which budget
+    selects this workload" over many workloads and many budgets.
+
+    Like LabelIndex it only narrows: the caller still applies each candidate selector.
+    """
+
+    def __init__(self, selectors: list[list[Requirement]]):
+        self._count = len(selectors)
+        self._by_pair: dict[tuple[str, str], list[int]] = {}
+        self._always: list[int] = []  # selectors with no usable `In` requirement: always tried
+        for position, requirements in enumerate(selectors):
+            anchor = next((r for r in requirements if r.operator == "In"), None)
+            # An unknown operator or a key that is not a string fails or raises whatever the
+            # labels: such selectors are always tried, so they fail as they would unindexed.
+            if anchor is None or any(r.operator not in OPERATORS or not isinstance(r.key, str) for r in requirements):
+                self._always.append(position)
+                continue
+            for value in anchor.values:
+                self._by_pair.setdefault((anchor.key, value), []).append(position)
+
+    def candidates(self, labels: dict) -> list[int]:
+        """Positions, in their original order, of the selectors that could select `labels`."""
+        if not isinstance(labels, dict):
+            return list(range(self._count))
+        found = set(self._always)
+        for key, value in labels.items():
+            found.update(self._by_pair.get((key, str(value)), ()))
+        return sorted(found)

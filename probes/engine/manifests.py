@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from probes.engine.gcpause import collector_paused
 from probes.engine.kinds import KINDS
 from readiness import safe_yaml
 from probes.engine.snapshot import Snapshot
@@ -105,19 +106,20 @@ def load_texts(texts: Iterable[tuple[str, str | bytes]], *, source: str,
     snap = ManifestSnapshot(source=f"manifests:{source}", live=False)
     unknown: Counter = Counter()
     count = 0
-    for name, text in texts:
-        snap.files.append(name)
-        for number, line, doc in _documents(name, text, limits):
-            reason = _not_kubernetes(doc)
-            if reason:
-                snap.skipped_documents.append(f"{name}: document {number}: {reason}")
-                continue
-            for obj in _expand(doc, name, number, line):
-                count += 1
-                if count > max_objects:
-                    raise ManifestError(f"{name}: document {number} line {line}: the bundle holds more than "
-                                        f"{max_objects:,} objects; probe it in parts")
-                _add(snap, obj, name, line, unknown)
+    with collector_paused():
+        for name, text in texts:
+            snap.files.append(name)
+            for number, line, doc in _documents(name, text, limits):
+                reason = _not_kubernetes(doc)
+                if reason:
+                    snap.skipped_documents.append(f"{name}: document {number}: {reason}")
+                    continue
+                for obj in _expand(doc, name, number, line):
+                    count += 1
+                    if count > max_objects:
+                        raise ManifestError(f"{name}: document {number} line {line}: the bundle holds more than "
+                                            f"{max_objects:,} objects; probe it in parts")
+                    _add(snap, obj, name, line, unknown)
     snap.unknown_kinds = dict(unknown)
     return snap
 

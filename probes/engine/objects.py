@@ -33,9 +33,18 @@ def ref(kind_id: str, obj: dict) -> str:
     return f"{namespace(obj)}/{kind_name(kind_id)}/{name(obj)}"
 
 
+# Paths split once: dig runs a hundred thousand times over a large cluster.
+_STEPS: dict[str, tuple[str, ...]] = {}
+
+
 def dig(obj, path: str, default=None):
     """obj["a"]["b"]... for "a.b", returning `default` when any step is missing or not a mapping."""
-    for step in path.split("."):
+    steps = _STEPS.get(path)
+    if steps is None:
+        steps = tuple(path.split("."))
+        if len(_STEPS) < 4096:  # paths are the catalogue's own: a few hundred at most
+            _STEPS[path] = steps
+    for step in steps:
         if not isinstance(obj, dict) or step not in obj:
             return default
         obj = obj[step]

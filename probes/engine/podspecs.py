@@ -5,10 +5,10 @@ Templates say what the team asked for; running Pods add what admission changed: 
 containers its workload's template does not already hold, and only one Pod per workload.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from probes.engine.objects import annotations, dig, labels, name, namespace
-from probes.engine.scope import AppScope, app_namespaces, scope_key
+from probes.engine.scope import AppScope, app_namespaces, in_scope, namespaces_of, scope_key
 from probes.engine.snapshot import Snapshot
 
 DEPLOYMENT = "apps/v1/Deployment"
@@ -44,11 +44,16 @@ class PodSpec:
     annotations: dict  # the pods' annotations
     running: bool = False
     judged_on_template: frozenset = frozenset()  # container names already judged on the template
+    # `containers()` answers, worked out once: a dozen probes judge the containers of each spec.
+    _containers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Container:
-    pod: PodSpec
+    # The pod's object ref and spec rather than its PodSpec, which caches its Containers: a
+    # reference back would make a cycle, keeping a dropped snapshot's objects until the collector runs.
+    object: str  # "namespace/Kind/name" of the workload or Pod, as findings name it
+    pod_spec: dict  # the pod spec the container belongs to (pod-level defaults live there)
     spec: dict
     path: str  # e.g. "spec.template.spec.containers[app]"
     init: bool
@@ -63,17 +68,10 @@ class Container:
 
 def workload_specs(snap: Snapshot, scope: AppScope, kinds=WORKLOADS) -> list[PodSpec]:
     """The pod templates of workloads of `kinds` in application namespaces (a new list each call)."""
-    key = ("workload_specs", scope_key(scope), tuple(kinds))
-    return list(snap.memo(key, lambda: _workload_specs(snap, scope, kinds)))
-
-
-def _workload_specs(snap: Snapshot, scope: AppScope, kinds) -> list[PodSpec]:
-    chosen = app_namespaces(snap, scope)
     specs = []
-    for kind_id in kinds:
-        for obj in snap.of(kind_id):
-            if namespace(obj) in chosen:
-                specs.append(_template_spec(kind_id, obj))
+    for kind_id in kinds:  # memoised by kind: probes asking for different kinds share the specs
+        key = ("workload_specs", scope_key(scope), kind_id)
+        specs += snap.memo(key, lambda: [_template_spec(kind_id, obj) for obj in in_scope(snap, scope, kind_id)])
     return specs
 
 
@@ -105,12 +103,11 @@ def _pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
     if not snap.live and not snap.of(POD):
         return templates
     by_workload = {t.object: t for t in templates}
-    chosen = app_namespaces(snap, scope)
     owners = snapshot_owners(snap)
     seen_owners: set[str] = set()
     running = []
-    for pod in sorted(snap.of(POD), key=name):
-        if namespace(pod) not in chosen or dig(pod, "status.phase") in ("Succeeded", "Failed"):
+    for pod in sorted(in_scope(snap, scope, POD), key=name):
+        if dig(pod, "status.phase") in ("Succeeded", "Failed"):
             continue
         owner = owners.workload(pod)
         if owner is not None:
@@ -177,19 +174,30 @@ class Owners:
 
 
 def _controller(obj: dict) -> dict | None:
+    """The owner reference marked controller, else the first one (run once per Pod: a plain loop)."""
     owners = obj.get("metadata", {}).get("ownerReferences") or []
-    return next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    first = owners[0] if owners else None
+    for owner in owners:
+        if owner.get("controller"):
+            return owner
+    return first
 
 
 def containers(pod: PodSpec, *, init: bool = True) -> list[Container]:
     """The containers to judge; on a running Pod only those its template does not already show."""
+    if init not in pod._containers:
+        pod._containers[init] = tuple(_containers(pod, init))
+    return list(pod._containers[init])
+
+
+def _containers(pod: PodSpec, init: bool) -> list[Container]:
     found = []
     groups = [("containers", False)] + ([("initContainers", True)] if init else [])
     for key, is_init in groups:
         for spec in pod.spec.get(key) or []:
             if spec.get("name") in pod.judged_on_template:
                 continue
-            found.append(Container(pod, spec, f"{pod.path}.{key}[{spec.get('name', '?')}]", is_init))
+            found.append(Container(pod.object, pod.spec, spec, f"{pod.path}.{key}[{spec.get('name', '?')}]", is_init))
     return found
 
 
@@ -226,5 +234,5 @@ def limit_range_defaults(snap: Snapshot, ns: str) -> dict[str, set[str]]:
 def namespaces_with_pods(snap: Snapshot, scope: AppScope) -> list[str]:
     """Application namespaces that run something: a namespace without pods has nothing to protect."""
     chosen = app_namespaces(snap, scope)
-    running = snap.memo("namespaces_running", lambda: {namespace(o) for kind_id in (*WORKLOADS, POD) for o in snap.of(kind_id)})
+    running = snap.memo("namespaces_running", lambda: {ns for kind_id in (*WORKLOADS, POD) for ns in namespaces_of(snap, kind_id)})
     return sorted(chosen & running)

@@ -78,12 +78,22 @@ def _app_namespaces(snap: Snapshot, scope: AppScope) -> frozenset[str]:
 def _namespaces_seen(snap: Snapshot) -> frozenset[str]:
     """Namespaces named by a Namespace object or by any namespaced object: every object is read."""
     seen = {name(ns) for ns in snap.of(NAMESPACE)}
-    for objects in snap.objects.values():
-        seen.update(namespace(o) for o in objects if namespace(o))
+    for kind_id in snap.objects:
+        seen.update(ns for ns in namespaces_of(snap, kind_id) if ns)
     return frozenset(seen)
 
 
+def namespaces_of(snap: Snapshot, kind_id: str) -> list:
+    """The namespace of each object of a kind, in the snapshot's order: read once for the views
+    that filter or group a kind by namespace."""
+    return snap.memo(("namespaces_of", kind_id), lambda: [namespace(o) for o in snap.of(kind_id)])
+
+
 def in_scope(snap: Snapshot, scope: AppScope, kind_id: str) -> list[dict]:
-    """Objects of a namespaced kind that live in application namespaces."""
+    """Objects of a namespaced kind that live in application namespaces (a new list each call)."""
+    return list(snap.memo(("in_scope", scope_key(scope), kind_id), lambda: _in_scope(snap, scope, kind_id)))
+
+
+def _in_scope(snap: Snapshot, scope: AppScope, kind_id: str) -> list[dict]:
     chosen = app_namespaces(snap, scope)
-    return [o for o in snap.of(kind_id) if namespace(o) in chosen]
+    return [o for o, ns in zip(snap.of(kind_id), namespaces_of(snap, kind_id)) if ns in chosen]

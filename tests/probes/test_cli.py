@@ -224,7 +224,7 @@ def test_a_compose_file_beside_the_manifests_is_skipped_with_a_note(tmp_path):
 
 _LOADED = """
 import atexit, json, os, sys
-atexit.register(lambda: print(json.dumps(sorted(m for m in ("typst", "kubernetes") if m in sys.modules)),
+atexit.register(lambda: print(json.dumps(sorted(m for m in ("typst", "kubernetes", "redis") if m in sys.modules)),
                               file=sys.stderr))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
 from django.core.management import execute_from_command_line
@@ -233,9 +233,10 @@ execute_from_command_line(["manage.py", *sys.argv[1:]])
 
 
 @pytest.mark.django_db(transaction=True)  # the command runs in another process: it must see the data
-def test_probe_on_manifests_imports_neither_the_pdf_engine_nor_kubernetes(tmp_path):
-    """A CI step should not pay for the PDF renderer or the cluster client it never uses: both are
-    imported on first use, and the command skips the system checks (which import every view)."""
+def test_probe_on_manifests_imports_neither_the_pdf_engine_nor_kubernetes_nor_the_job_queue(tmp_path):
+    """A CI step should not pay for the PDF renderer, the cluster client or the job queue's Redis
+    client it never uses: all are imported on first use, and the command skips the system checks
+    (which import every view)."""
     import os
     import subprocess
     import sys
@@ -252,6 +253,8 @@ def test_probe_on_manifests_imports_neither_the_pdf_engine_nor_kubernetes(tmp_pa
     assert result.returncode in (0, 1), result.stderr
     assert json.loads(result.stderr.strip().splitlines()[-1]) == []
     assert "pass" in out.read_text()
+
+
 def test_params_for_a_probe_the_run_does_not_evaluate_are_refused_not_ignored(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("security.seccomp: {}\n")

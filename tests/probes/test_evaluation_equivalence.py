@@ -5,18 +5,23 @@ same outcome as all probes run together on one snapshot, and each index finds ex
 every object would find.
 """
 import copy
+import gc
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from tests.probes.generated import generated_snapshot
-from tests.probes.probe_builders import service
+from tests.probes.probe_builders import namespace_obj, obj, service, snapshot
 
 from probes.engine.catalogue.observability import SERVICE, SERVICEMONITOR, _monitor_selects, _service_index, _services_selected_by
+from probes.engine.catalogue.references import _pod_labels, _selects_a_pod
 from probes.engine.evaluate import Binding, catalogue_bindings, evaluate
-from probes.engine.labels import LabelIndex, Requirement
+from probes.engine.labels import LabelIndex, Requirement, SelectorIndex, matches, selector_requirements
 from probes.engine.manifests import load_manifests
 from probes.engine.objects import labels, namespace
+from probes.engine.podspecs import DEPLOYMENT, POD, pod_specs, workload_specs
+from probes.engine.scope import AppScope, in_scope
 
 HERE = Path(__file__).parent
 BUNDLES = [HERE / "bundles/good", HERE / "bundles/bad", HERE / "fixtures/good-bundle", HERE / "fixtures/bad-bundle"]
@@ -110,3 +115,90 @@ def test_probes_do_not_change_the_snapshot():
     pristine = copy.deepcopy(snap.objects)
     evaluate(snap, catalogue_bindings())
     assert snap.objects == pristine
+
+
+def _budget_selectors():
+    """PDB-style selectors in every form, including ones no index can narrow."""
+    return [
+        selector_requirements({"matchLabels": {"app": "web-001"}}),
+        selector_requirements({"matchLabels": {"tier": "api"}}),
+        selector_requirements({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web-002", "api-003"]}]}),
+        selector_requirements({"matchExpressions": [{"key": "track", "operator": "DoesNotExist"}], "matchLabels": {"tier": "web"}}),
+        selector_requirements({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["batch"]}]}),
+        selector_requirements({"matchExpressions": [{"key": "app", "operator": "Exists"}]}),
+        [Requirement("tier", "Sometimes", ("web",))],  # an unknown operator: raises when tried
+        [],
+    ]
+
+
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_selector_index_finds_the_selectors_asking_every_one_finds(seed):
+    snap = generated_snapshot(seed)
+    selectors = _budget_selectors()
+    index = SelectorIndex(selectors)
+    label_sets = [labels(o) for kind_id in (POD, DEPLOYMENT) for o in snap.of(kind_id)] + [{"tier": 2}, {}]
+
+    def tried(positions, pod_labels):
+        outcomes = []
+        for position in positions:
+            try:
+                outcomes.append((position, matches(selectors[position], pod_labels)))
+            except ValueError:
+                outcomes.append((position, "raises"))
+        return [o for o in outcomes if o[1]]
+
+    for pod_labels in label_sets:
+        assert tried(index.candidates(pod_labels), pod_labels) == tried(range(len(selectors)), pod_labels), pod_labels
+
+
+def test_label_index_never_skips_objects_it_cannot_read():
+    odd_namespace = {"metadata": {"namespace": ["a", "list"], "labels": {"app": "api"}}}
+    odd_labels = {"metadata": {"namespace": "shop", "labels": ["app=api"]}}
+    plain = {"metadata": {"namespace": "shop", "labels": {"app": "api"}}}
+    elsewhere = {"metadata": {"namespace": "other", "labels": {"app": "api"}}}
+    index = LabelIndex([odd_namespace, odd_labels, plain, elsewhere], lambda o: o["metadata"]["namespace"], lambda o: o["metadata"]["labels"])
+    assert index.candidates([Requirement("app", "In", ("api",))], {"shop"}) == [odd_namespace, odd_labels, plain]
+    assert index.candidates([Requirement("app", "In", ("web",))], {"shop"}) == [odd_labels]
+    # A selector the index cannot narrow on is tried on every object, so it fails as it would unindexed.
+    assert index.candidates([Requirement("app", "Sometimes", ("web",))]) == [odd_namespace, odd_labels, plain, elsewhere]
+
+
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_service_selectors_pick_the_pods_asking_every_pod_picks(seed):
+    snap = generated_snapshot(seed)
+    scope = AppScope()
+    indexes = _pod_labels(snap, scope)
+    everyone: dict[str, list[dict]] = {}
+    for spec in workload_specs(snap, scope):
+        everyone.setdefault(spec.namespace, []).append(spec.labels)
+    for pod in in_scope(snap, scope, POD):
+        everyone.setdefault(namespace(pod), []).append(labels(pod))
+    selectors = [s["spec"]["selector"] for s in snap.of(SERVICE)] + [{"track": "None"}, {"tier": "web", "track": "canary"}, {"app": 5}]
+    for ns in [*everyone, "nowhere"]:
+        for selector in selectors:
+            expected = any(all(str(lbls.get(k)) == str(v) for k, v in selector.items()) for lbls in everyone.get(ns, []))
+            assert _selects_a_pod(selector, indexes.get(ns)) == expected, (ns, selector)
+
+
+def test_a_dropped_snapshot_is_freed_without_the_cycle_collector():
+    # Containers are cached on their pod specs; a reference back would make a cycle that keeps
+    # every judged object of a big cluster alive until the collector happens to run.
+    snap = generated_snapshot(7)
+    evaluate(snap, catalogue_bindings())
+    spec = weakref.ref(pod_specs(snap, AppScope())[0])
+    gc.disable()
+    try:
+        del snap
+        assert spec() is None
+    finally:
+        gc.enable()
+
+
+def test_pods_labelled_alike_only_as_numbers_and_booleans_stay_apart():
+    # {"v": 1} == {"v": True} in Python, but a selector reads "1" and "True": each set is kept.
+    pods = [obj("v1", "Pod", f"p{i}", "shop") for i in range(2)]
+    pods[0]["metadata"]["labels"], pods[1]["metadata"]["labels"] = {"v": 1}, {"v": True}
+    snap = snapshot(namespace_obj("shop"), *pods, live=True)
+    indexes = _pod_labels(snap, AppScope())
+    assert _selects_a_pod({"v": "True"}, indexes["shop"]) and _selects_a_pod({"v": 1}, indexes["shop"])
+    assert not _selects_a_pod({"v": "true"}, indexes["shop"])

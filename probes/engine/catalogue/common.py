@@ -26,11 +26,21 @@ def workloads_matching(snap: Snapshot, pattern: str, kinds=(DEPLOYMENT, STATEFUL
     regex = re.compile(pattern, re.IGNORECASE)
     found = []
     for kind_id in kinds:
-        for obj in snap.of(kind_id):
-            images = [c.get("image", "") for c in dig(obj, "spec.template.spec.containers", []) or []]
-            if regex.search(name(obj)) or any(regex.search(i) for i in images):
+        for obj, texts in _names_and_images(snap, kind_id):
+            if any(regex.search(text) for text in texts):
                 found.append((kind_id, obj))
     return found
+
+
+def _names_and_images(snap: Snapshot, kind_id: str) -> list[tuple[dict, list]]:
+    """Each workload with its name and container images, read once for the dozen probes that look
+    for a component (an ingress controller, Grafana, Loki) by name or image."""
+
+    def read() -> list[tuple[dict, list]]:
+        return [(obj, [name(obj)] + [c.get("image", "") for c in dig(obj, "spec.template.spec.containers", []) or []])
+                for obj in snap.of(kind_id)]
+
+    return snap.memo(("names_and_images", kind_id), read)
 
 
 def describe(kind_id: str, obj: dict) -> str:
@@ -41,7 +51,11 @@ HPA = "autoscaling/v2/HorizontalPodAutoscaler"
 
 
 def hpa_targets(snap: Snapshot) -> dict[str, dict]:
-    """HPAs by the "namespace/Kind/name" of the workload they scale."""
+    """HPAs by the "namespace/Kind/name" of the workload they scale (shared: do not change it)."""
+    return snap.memo("hpa_targets", lambda: _hpa_targets(snap))
+
+
+def _hpa_targets(snap: Snapshot) -> dict[str, dict]:
     targets = {}
     for hpa in snap.of(HPA):
         target = dig(hpa, "spec.scaleTargetRef", {}) or {}

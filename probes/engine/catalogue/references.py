@@ -8,10 +8,10 @@ import json
 
 from probes.engine.outcome import Finding, Outcome, judge, probe
 from probes.engine.catalogue.common import HPA, hpa_targets
-from probes.engine.labels import selects
+from probes.engine.labels import LabelIndex, Requirement, selector_requirements, selects
 from probes.engine.objects import annotations, dig, labels, name, namespace
 from probes.engine.podspecs import POD, STATEFULSET, WORKLOADS, workload_specs
-from probes.engine.scope import AppScope, app_namespaces, in_scope
+from probes.engine.scope import AppScope, app_namespaces, in_scope, namespaces_of
 from probes.engine.snapshot import Snapshot
 
 SERVICE = "v1/Service"
@@ -20,16 +20,44 @@ NETWORKPOLICY = "networking.k8s.io/v1/NetworkPolicy"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, list[dict]]:
-    """Labels of the pods each application namespace runs (or will run): templates and Pods."""
+def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, LabelIndex]:
+    """The distinct label sets of the pods each application namespace runs (or will run),
+    templates and Pods, indexed so that a selector is tried only on those carrying its labels.
+    Replicas share their labels, so each set is indexed once: selectors read label values as
+    strings, and sets alike as strings are alike to every selector."""
     chosen = app_namespaces(snap, p)
-    found: dict[str, list[dict]] = {}
-    for spec in workload_specs(snap, p):
-        found.setdefault(spec.namespace, []).append(spec.labels)
-    for pod in snap.of(POD):
-        if namespace(pod) in chosen:
-            found.setdefault(namespace(pod), []).append(labels(pod))
-    return found
+    holders = [(spec.namespace, spec.labels) for spec in workload_specs(snap, p)]
+    holders += [(ns, labels(pod)) for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)) if ns in chosen]
+    found: dict[str, dict] = {}
+    for ns, pod_labels in holders:
+        key = tuple((k, str(v)) for k, v in pod_labels.items()) if type(pod_labels) is dict else id(pod_labels)
+        found.setdefault(ns, {}).setdefault(key, pod_labels)
+    return {ns: LabelIndex(list(distinct.values()), _no_namespace, _itself) for ns, distinct in found.items()}
+
+
+def _no_namespace(_) -> str:
+    return ""
+
+
+def _itself(value):
+    return value
+
+
+def _selects_a_pod(selector: dict, pods: LabelIndex | None) -> bool:
+    """Does a Service selector pick any of these pods? Values compare as strings, and a value of
+    "None" also matches a pod without the label (str(None)): such a selector asks every pod."""
+    if pods is None:
+        return False
+    pairs = selector.items()
+    asks_every_pod = any(str(v) == "None" for _, v in pairs)
+    candidates = pods.candidates([] if asks_every_pod else [Requirement(k, "In", (str(v),)) for k, v in pairs])
+    return any(all(str(lbls.get(k)) == str(v) for k, v in pairs) for lbls in candidates)
+
+
+def _policy_selects_a_pod(selector: dict, pods: LabelIndex | None) -> bool:
+    if pods is None:
+        return False
+    return any(selects(selector, lbls) for lbls in pods.candidates(selector_requirements(selector)))
 
 
 @probe("references.dangling", "References point at something",
@@ -48,7 +76,7 @@ def dangling(snap: Snapshot, p: AppScope) -> Outcome:
         if not selector or dig(svc, "spec.type") == "ExternalName":
             continue  # endpoints managed by hand, or a DNS alias
         judged += 1
-        if not any(all(str(lbls.get(k)) == str(v) for k, v in selector.items()) for lbls in pods.get(namespace(svc), [])):
+        if not _selects_a_pod(selector, pods.get(namespace(svc))):
             findings.append(Finding(f"{namespace(svc)}/Service/{name(svc)}", "spec.selector", f"selects no pod: no workload in {namespace(svc)} has labels {selector}"))
     for ing in in_scope(snap, p, INGRESS):
         judged += 1
@@ -56,8 +84,9 @@ def dangling(snap: Snapshot, p: AppScope) -> Outcome:
             wanted = (backend.get("service") or {}).get("name")
             if wanted and (namespace(ing), wanted) not in services:
                 findings.append(Finding(f"{namespace(ing)}/Ingress/{name(ing)}", f"{path}.service.name", f"backend Service {wanted} does not exist in {namespace(ing)}"))
+    chosen = app_namespaces(snap, p)
     for target, hpa in hpa_targets(snap).items():
-        if namespace(hpa) not in app_namespaces(snap, p):
+        if namespace(hpa) not in chosen:
             continue
         judged += 1
         if target not in workloads:
@@ -67,7 +96,7 @@ def dangling(snap: Snapshot, p: AppScope) -> Outcome:
         if not (selector.get("matchLabels") or selector.get("matchExpressions")):
             continue  # {} selects every pod in the namespace: a default policy
         judged += 1
-        if not any(selects(selector, lbls) for lbls in pods.get(namespace(policy), [])):
+        if not _policy_selects_a_pod(selector, pods.get(namespace(policy))):
             findings.append(Finding(f"{namespace(policy)}/NetworkPolicy/{name(policy)}", "spec.podSelector", "selects no pod, so it protects nothing"))
     for sts in in_scope(snap, p, STATEFULSET):
         judged += 1

@@ -17,31 +17,31 @@ PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 def _effective(c: Container, key: str):
     """A container's securityContext setting, falling back to the pod's where Kubernetes does."""
     own = (c.spec.get("securityContext") or {}).get(key)
-    return own if own is not None else (c.pod.spec.get("securityContext") or {}).get(key)
+    return own if own is not None else (c.pod_spec.get("securityContext") or {}).get(key)
 
 
 def _non_root_findings(c: Container) -> list[Finding]:
     user = _effective(c, "runAsUser")
     if user == 0:
-        return [Finding(c.pod.object, c.field("securityContext.runAsUser"), f"container {c.name} runs as root (runAsUser: 0); set runAsUser to a non-zero uid such as 1000")]
+        return [Finding(c.object, c.field("securityContext.runAsUser"), f"container {c.name} runs as root (runAsUser: 0); set runAsUser to a non-zero uid such as 1000")]
     if _effective(c, "runAsNonRoot") is True or (isinstance(user, int) and user > 0):
         return []
-    return [Finding(c.pod.object, c.field("securityContext.runAsNonRoot"), f"container {c.name} may run as root; set securityContext.runAsNonRoot: true (and runAsUser: 1000)")]
+    return [Finding(c.object, c.field("securityContext.runAsNonRoot"), f"container {c.name} may run as root; set securityContext.runAsNonRoot: true (and runAsUser: 1000)")]
 
 
 def _hardening_findings(c: Container, allowed_caps: list[str]) -> list[Finding]:
     context = c.spec.get("securityContext") or {}
     found = []
     if context.get("privileged"):
-        found.append(Finding(c.pod.object, c.field("securityContext.privileged"), f"container {c.name} is privileged; remove securityContext.privileged"))
+        found.append(Finding(c.object, c.field("securityContext.privileged"), f"container {c.name} is privileged; remove securityContext.privileged"))
     if context.get("allowPrivilegeEscalation") is not False:
-        found.append(Finding(c.pod.object, c.field("securityContext.allowPrivilegeEscalation"), f"container {c.name} may escalate privileges; set securityContext.allowPrivilegeEscalation: false"))
+        found.append(Finding(c.object, c.field("securityContext.allowPrivilegeEscalation"), f"container {c.name} may escalate privileges; set securityContext.allowPrivilegeEscalation: false"))
     capabilities = context.get("capabilities") or {}
     if "ALL" not in [str(x).upper() for x in capabilities.get("drop") or []]:
-        found.append(Finding(c.pod.object, c.field("securityContext.capabilities.drop"), f'container {c.name} keeps default capabilities; set securityContext.capabilities.drop: ["ALL"]'))
+        found.append(Finding(c.object, c.field("securityContext.capabilities.drop"), f'container {c.name} keeps default capabilities; set securityContext.capabilities.drop: ["ALL"]'))
     added = [x for x in capabilities.get("add") or [] if str(x).upper().removeprefix("CAP_") not in allowed_caps]
     if added:
-        found.append(Finding(c.pod.object, c.field("securityContext.capabilities.add"), f"container {c.name} adds capabilities {added}; remove them (allowed: {', '.join(allowed_caps) or 'none'})"))
+        found.append(Finding(c.object, c.field("securityContext.capabilities.add"), f"container {c.name} adds capabilities {added}; remove them (allowed: {', '.join(allowed_caps) or 'none'})"))
     return found
 
 
@@ -99,7 +99,7 @@ def read_only_root_fs(snap: Snapshot, p: AppScope) -> Outcome:
     def check(c: Container) -> list[Finding]:
         if (c.spec.get("securityContext") or {}).get("readOnlyRootFilesystem") is True:
             return []
-        return [Finding(c.pod.object, c.field("securityContext.readOnlyRootFilesystem"), f"container {c.name} can write its root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space")]
+        return [Finding(c.object, c.field("securityContext.readOnlyRootFilesystem"), f"container {c.name} can write its root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space")]
 
     return _judge_containers(snap, p, check)
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from probes.engine.outcome import Finding, Outcome, judge, probe, skip
 from probes.engine.catalogue.common import HPA, NEEDS_LIVE, effective_replicas, hpa_targets
-from probes.engine.labels import matches, selector_requirements, selects
+from probes.engine.labels import SelectorIndex, matches, selector_requirements, selects
 from probes.engine.objects import dig, name, namespace
 from probes.engine.podspecs import (
     CONTAINER_KINDS,
@@ -16,7 +16,7 @@ from probes.engine.podspecs import (
     pod_specs,
     workload_specs,
 )
-from probes.engine.scope import AppScope, app_namespaces
+from probes.engine.scope import AppScope, in_scope
 from probes.engine.snapshot import Snapshot
 
 PDB = "policy/v1/PodDisruptionBudget"
@@ -73,13 +73,16 @@ def resources(snap: Snapshot, p: ResourceParams) -> Outcome:
     request, since the API then uses the limit as the request."""
     findings, judged = [], 0
     defaults_by_ns: dict[str, dict] = {}
+    required = [(wanted, wanted.split(".", 1)) for wanted in p.required]
     for pod in pod_specs(snap, p):
-        filled = defaults_by_ns.setdefault(pod.namespace, limit_range_defaults(snap, pod.namespace))
+        if pod.namespace not in defaults_by_ns:  # each namespace's LimitRanges read once, not once per pod
+            defaults_by_ns[pod.namespace] = limit_range_defaults(snap, pod.namespace)
+        filled = defaults_by_ns[pod.namespace]
         for c in containers(pod):
             judged += 1
             res = c.spec.get("resources") or {}
-            for wanted in p.required:
-                kind, resource = wanted.split(".", 1)
+            for wanted, parts in required:
+                kind, resource = parts
                 present = resource in (res.get(kind) or {}) or resource in filled.get(kind, set())
                 if kind == "requests" and resource in (res.get("limits") or {}):
                     present = True
@@ -132,13 +135,14 @@ def disruption_budgets(snap: Snapshot, p: AppScope) -> Outcome:
     for budget in snap.of(PDB):
         if dig(budget, "spec.selector"):
             pdbs.setdefault(namespace(budget), []).append((budget, selector_requirements(dig(budget, "spec.selector"))))
+    indexes = {ns: SelectorIndex([selector for _, selector in budgets]) for ns, budgets in pdbs.items()}
     findings, judged = [], 0
     for w in workload_specs(snap, p, kinds=SERVICES):
         count = effective_replicas(w.object, w.obj, hpas)
         if count < 2:
             continue
         judged += 1
-        budget = next((b for b, selector in pdbs.get(w.namespace, []) if matches(selector, w.labels)), None)
+        budget = _first_selecting(pdbs.get(w.namespace, []), indexes.get(w.namespace), w.labels)
         if budget is None:
             findings.append(Finding(w.object, "spec.template.metadata.labels", f"no PodDisruptionBudget selects this workload's pods; add one with maxUnavailable: 1 selecting {w.labels}"))
         elif _both_set(budget):
@@ -150,6 +154,13 @@ def disruption_budgets(snap: Snapshot, p: AppScope) -> Outcome:
                 Finding(f"{namespace(budget)}/PodDisruptionBudget/{name(budget)}", "spec", f"budget allows no pod of {w.object} ({count} replicas) to be evicted, so node drains hang; use maxUnavailable: 1")
             )
     return judge(findings, judged, "multi-replica services")
+
+
+def _first_selecting(budgets: list[tuple[dict, list]], index: SelectorIndex | None, pod_labels: dict) -> dict | None:
+    """The first budget (in snapshot order) whose selector selects these pod labels."""
+    if index is None:
+        return None
+    return next((budgets[i][0] for i in index.candidates(pod_labels) if matches(budgets[i][1], pod_labels)), None)
 
 
 def _both_set(budget: dict) -> bool:
@@ -237,8 +248,7 @@ def oom_kills(snap: Snapshot, p: AppScope) -> Outcome:
     running out of memory (OOMKilled)."""
     if not snap.live:
         return skip(NEEDS_LIVE.format(what="container statuses"))
-    chosen = app_namespaces(snap, p)
-    pods = [pod for pod in snap.of(POD) if namespace(pod) in chosen]
+    pods = in_scope(snap, p, POD)
     findings = []
     for pod in pods:
         for status in dig(pod, "status.containerStatuses", []) or []:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from checklists.models import Release
-from probes import bundles, crypto, cluster_collector as live, services
+from probes import bundles, crypto, cluster_collector as live
 from probes.engine import formats
 from probes.engine.outcome import CATALOGUE, ParamsError
 from probes.engine.evaluate import Binding, evaluate, kinds_needed
@@ -71,12 +71,18 @@ class Command(BaseCommand):
             if snapshot.note:
                 self.stderr.write(snapshot.note)
             return evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
+        from probes import services  # with the job queue it loads: not for manifests (see _recorded)
+
         cluster = self._cluster(options["cluster"])
         snapshot = live.collect_cluster(sorted(kinds_needed(bindings)), kubeconfig=services.cluster_kubeconfig(cluster),
                                         context=cluster.context or None, source=f"cluster:{cluster.name}")
         return evaluate(snapshot, bindings, allow_exemptions=settings.READINESS_ALLOW_EXEMPTIONS)
 
     def _recorded(self, options):
+        # Imported here: probes.services loads the job queue (Celery, Redis), half a second a CI
+        # step judging manifests without recording them need not pay.
+        from probes import services
+
         if options["probes"] or options["params"] or options["template"]:
             raise CommandError("--probe, --params and --template choose what to evaluate without recording; "
                                "a recorded run (--release) evaluates the release's own bindings", returncode=ERROR)
