@@ -39,6 +39,23 @@ def _storable(text: str) -> bool:
     return True
 
 
+def _json_storable(value) -> bool:
+    """Every string of a parsed JSON value, keys included, walked without recursion. (Dumping it back
+    to text would not do: json.dumps writes a NUL as the escape \\u0000.)"""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not _storable(value):
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
 def refuse_unstorable_text(request) -> None:
     """A request carrying text the database cannot store is bad input (400), never a server error."""
     where = None
@@ -46,10 +63,10 @@ def refuse_unstorable_text(request) -> None:
         where = "the address"
     elif request.content_type == "application/json" and request.body:
         try:
-            text = json.dumps(json.loads(request.body), ensure_ascii=False)
-        except ValueError:
-            return  # not JSON at all: the parser answers 400
-        if not _storable(text):
+            value = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return  # not JSON at all (or nested past reason): the parser answers 400
+        if not _json_storable(value):
             where = "the JSON body"
     elif request.content_type == "multipart/form-data" and not all(_storable(k + v) for k, v in request.POST.items()):
         where = "a form field"

@@ -187,3 +187,14 @@ def test_only_admins_create_service_tokens(people, seed_teams):
 
     with pytest.raises(PermissionDenied):
         service_token_create(name="x", team=seed_teams["platform"], role=Role.ENGINEER, by=people["manager"])
+
+
+@pytest.mark.parametrize("body", [
+    '{"template": "a\\u0000", "service": "s", "version": "1"}',  # a NUL, as JSON writes it
+    '{"template": "Built-in", "service": "s", "version": "1", "description": "\\ud800"}',  # a lone surrogate
+    '{"template": "Built-in", "service": "s", "version": "1", "a\\u0000": [{"b": ["\\u0000"]}]}',  # nested, in a key
+])
+def test_text_the_database_cannot_store_is_a_400_not_a_500(api_as, release, body):
+    api = api_as("manager")
+    response = api.client.post("/api/v1/releases", body, content_type="application/json", headers=api._headers(None))
+    assert _error(response, 400, "invalid")["message"].startswith("The request holds characters that cannot be stored")
