@@ -25,5 +25,7 @@ item_assigned = Announcement()  # item, by
 items_assigned = Announcement()  # items, by
 requirements_changed = Announcement()  # release, by, what
 
-ANNOUNCEMENTS = ("signoff_opened", "decision_made", "approvals_voided", "release_approved", "release_drifted",
-                 "waiver_requested", "waiver_decided", "item_assigned", "items_assigned", "requirements_changed")
+
+def announcements() -> dict[str, Announcement]:
+    """Every announcement by name, for a listener that handles each with a function of that name."""
+    return {name: value for name, value in globals().items() if isinstance(value, Announcement)}

@@ -216,8 +216,8 @@ def items_assigned(items, *, by=None) -> None:
 
 def connect() -> None:
     """Listen to every announcement of checklists with the function of the same name."""
-    for name in announce.ANNOUNCEMENTS:
-        getattr(announce, name).connect(_receiver(globals()[name]), weak=False, dispatch_uid=f"notices.{name}")
+    for name, announcement in announce.announcements().items():
+        announcement.connect(_receiver(globals()[name]), weak=False, dispatch_uid=f"notices.{name}")
 
 
 def _receiver(handler):

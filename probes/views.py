@@ -236,8 +236,10 @@ def item_params(request, release_pk, pk):
     item = get_item_for_user(request.user, release_pk, pk)
     try:
         version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
+    except ValueError:  # the optimistic lock is not optional: without the version read, nothing is saved
+        messages.error(request, "Params not saved: the form did not say which version of the item it showed. "
+                                "Reload the page and try again.")
+        return redirect(reverse("item-detail", args=[item.release_id, item.pk]) + "#check-params")
     try:
         note = services.item_set_params(item=item, text=request.POST.get("params", ""), by=request.user,
                                         expected_version=version)

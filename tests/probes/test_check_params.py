@@ -125,3 +125,13 @@ def test_an_image_scan_is_judged_against_the_images_of_the_last_manifest_run(peo
                       name="other.sarif")
     result = judge_latest(item)
     assert result.status == "fail" and IMAGE in result.summary + json.dumps(result.findings)
+
+
+def test_params_without_the_version_read_are_not_saved(client, people, release):
+    item = release.items.get(key=PEAK)
+    client.force_login(people["manager"])
+    response = client.post(reverse("probes:item-params", args=[release.pk, item.pk]), {"params": "normal_rps: 1"},
+                           follow=True)
+    assert "Params not saved" in response.content.decode()
+    item.refresh_from_db()
+    assert "normal_rps" not in item.probe_params
