@@ -20,10 +20,10 @@ class Page(Schema, Generic[T]):
     items: list[T]
 
 
-def paginate(queryset, page: PageParams, serialize) -> dict:
-    """One COUNT and one page query."""
+def paginate(queryset, page: PageParams, serialize, *, prepare=list) -> dict:
+    """One COUNT and one page query; `prepare` may add to the page's rows (a query for all of them)."""
     count = queryset.count()
-    rows = list(queryset[page.offset:page.offset + page.limit])
+    rows = prepare(queryset[page.offset:page.offset + page.limit])
     following = page.offset + len(rows)
     return {"count": count, "limit": page.limit, "offset": page.offset,
             "next_offset": following if following < count else None, "items": [serialize(r) for r in rows]}

@@ -7,7 +7,7 @@ without 'unsafe-inline' blocks when the chart sits in the page."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -131,33 +131,27 @@ def _svg(label: str, parts: list[str]) -> str:
 TREND_RELEASES = 20
 
 
-def blocker_trend_svg(releases) -> str:
-    """Open blockers (failed required items) of the latest of `releases` (those the dashboard shows,
-    filters applied), oldest first, one bar each, linked to the release's blocking items. One query."""
-    # A count per release shown, not a join over every item of every release the user sees: Postgres
-    # evaluates the subquery after the sort and limit, for those 20 releases only.
-    failed = (ReleaseItem.objects.filter(release=OuterRef("pk"), required=True, status=ReleaseItem.Status.FAILED)
-              .order_by().values("release").annotate(n=Count("pk")).values("n"))
-    releases = list(releases.order_by("-created_at", "-pk")
-                    .annotate(blockers=Coalesce(Subquery(failed, output_field=IntegerField()), Value(0)))
-                    .only("pk", "service", "version", "environment", "created_at")[:TREND_RELEASES])
-    releases.reverse()
+def blocker_trend_svg(releases: list[Release]) -> str:
+    """Open blockers (failed required items) of `releases`, the latest the dashboard shows (newest
+    first, counted by selectors.attach_progress), drawn oldest first, one bar each, linked to the
+    release's blocking items. No query."""
+    releases = releases[:TREND_RELEASES][::-1]
     if not releases:
         return ""
-    top = max(max(r.blockers for r in releases), 1)
+    top = max(max(r.item_blocking for r in releases), 1)
     slot = (WIDTH - PAD_L - PAD_R) / len(releases)
     parts = [_axes(top, f"{releases[0].created_at:%Y-%m-%d}", f"{releases[-1].created_at:%Y-%m-%d}")]
     for i, release in enumerate(releases):
-        height = (HEIGHT - PAD_T - PAD_B) * release.blockers / top
+        height = (HEIGHT - PAD_T - PAD_B) * release.item_blocking / top
         x = PAD_L + i * slot + slot * 0.15
-        title = f"{release}: {release.blockers} open blocker{'s' if release.blockers != 1 else ''}"
+        title = f"{release}: {release.item_blocking} open blocker{'s' if release.item_blocking != 1 else ''}"
         href = reverse("release-detail", args=[release.pk]) + "?blocking=1"
         parts.append(f'<a href="{href}"><rect class="chart-bar" x="{x:.1f}" y="{HEIGHT - PAD_B - height:.1f}" '
                      f'width="{slot * 0.7:.1f}" height="{max(height, 1):.1f}" fill="#b3261e">'
                      f'<title>{escape(title)}</title></rect></a>')
-    total = sum(r.blockers for r in releases)
+    total = sum(r.item_blocking for r in releases)
     return _svg(f"Open blockers of the last {len(releases)} releases, oldest first: {total} in all, "
-                f"{releases[-1].blockers} on the newest", parts)
+                f"{releases[-1].item_blocking} on the newest", parts)
 
 
 # --- Team × section heat map ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 ROW_TEMPLATE = "checklists/_item_row.html"
 WORK_ROW_TEMPLATE = "checklists/_work_row.html"
+RELEASE_ROW_TEMPLATE = "checklists/_release_row.html"
 LOCAL, SHARED = "fragments", "rows"
 _CSRF_SLOT = "csrf-slot-for-the-request-token"
 _CSRF_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="%s">' % _CSRF_SLOT
@@ -66,13 +67,30 @@ def work_row_key(item, *, today) -> str:
     return "work-row:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
 
 
+def release_row_key(release) -> str:
+    """The key of a row of the dashboard (checklists/_release_row.html), counted by
+    selectors.attach_progress."""
+    who = release.release_manager
+    shown = (
+        release.pk, release.service, release.version, release.environment, release.drifted, release.state,
+        release.target_date, (who.pk, who.first_name, who.last_name, who.get_username()) if who else None,
+        release.item_total, release.item_complete, release.item_blocking, release.item_overdue,
+        release.progress, get_script_prefix(),
+    )
+    return "release-row:" + hashlib.blake2b(repr(shown).encode(), digest_size=20).hexdigest()
+
+
 def render_rows(context, items, *, template_name=ROW_TEMPLATE) -> list[str]:
     """The rows of `items` in `context` (a template Context with `today` and, in a request,
     `csrf_token`): kept ones from the cache in one round trip, the others drawn and kept. Rows of the
-    release page by default; `WORK_ROW_TEMPLATE` draws those of the work lists."""
+    release page by default; `WORK_ROW_TEMPLATE` draws those of the work lists and
+    `RELEASE_ROW_TEMPLATE` those of the dashboard (whose items are releases)."""
     today, oob = context.get("today"), bool(context.get("oob"))
+    name = "release" if template_name == RELEASE_ROW_TEMPLATE else "item"
     if template_name == WORK_ROW_TEMPLATE:
         keys = [work_row_key(item, today=today) for item in items]
+    elif template_name == RELEASE_ROW_TEMPLATE:
+        keys = [release_row_key(release) for release in items]
     else:
         keys = [row_key(item, today=today, oob=oob) for item in items]
     local = caches[LOCAL]
@@ -88,7 +106,7 @@ def render_rows(context, items, *, template_name=ROW_TEMPLATE) -> list[str]:
         html = kept.get(key)
         if html is None:
             template = template or context.template.engine.get_template(template_name)
-            with context.push(item=item, csrf_token=_CSRF_SLOT):
+            with context.push({name: item, "csrf_token": _CSRF_SLOT}):
                 html = drawn[key] = template.render(context)
         rows.append(html)
     if drawn:

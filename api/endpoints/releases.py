@@ -77,22 +77,21 @@ def release_out(release: Release, *, by_status: dict | None = None) -> dict:
 
 def release_for(request, release_id: Id) -> Release:
     """The release if the caller may see it (404 otherwise), with progress annotations."""
-    releases = selectors.with_progress(permissions.visible_releases(request.user)
-                                       .select_related("template_version__template", "release_manager"))
-    release = releases.filter(pk=release_id).first()
+    release = (permissions.visible_releases(request.user).filter(pk=release_id)
+               .select_related("template_version__template", "release_manager").first())
     if release is None:
         raise Http404("No such release.")
-    return release
+    return selectors.attach_progress([release])[0]
 
 
 @router.get("/releases", response=responses({200: Page[ReleaseOut]}), summary="List releases")
 def release_list(request, filters: Query[ReleaseFilters], page: Query[PageParams]):
     releases = selectors.dashboard_releases(request.user, selectors.ReleaseFilters(
         state=filters.state or "", environment=filters.environment or "", service=filters.service or "",
-        team=filters.team or ""))
+        team=filters.team or "")).select_related("template_version__template")
     if filters.version:
         releases = releases.filter(version=filters.version)
-    return paginate(releases, page, release_out)
+    return paginate(releases, page, release_out, prepare=selectors.attach_progress)
 
 
 @router.get("/releases/{release_id}", response=responses({200: ReleaseOut}), summary="Read a release")

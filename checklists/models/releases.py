@@ -139,6 +139,11 @@ class ReleaseItem(models.Model):
             models.Index(fields=["release", "owner_team", "assignee"],
                          condition=~models.Q(status__in=["done", "not_applicable", "waived"]),
                          name="release_item_open_work_idx"),
+            # Progress counts of a page of releases (selectors.attach_progress) and of a release's
+            # sections (selectors.section_tree): every column they read is in the index, so PostgreSQL
+            # answers from it without visiting the rows.
+            models.Index(fields=["release"], include=["section", "status", "required", "due_date"],
+                         name="release_item_progress_idx"),
         ]
 
     def __str__(self):

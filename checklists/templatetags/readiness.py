@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from checklists import deciders
 from checklists.rendering import render_markdown
-from checklists.row_cache import WORK_ROW_TEMPLATE, render_kept, render_rows
+from checklists.row_cache import RELEASE_ROW_TEMPLATE, WORK_ROW_TEMPLATE, render_kept, render_rows
 
 register = template.Library()
 
@@ -179,6 +179,13 @@ def work_rows(context, items):
     """{% work_rows items as rows %}: the rows of a work list (checklists/_work_row.html), kept like
     the release page's."""
     return [mark_safe(row) for row in render_rows(context, items, template_name=WORK_ROW_TEMPLATE)]  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def release_rows(context, releases):
+    """{% release_rows releases as rows %}: the dashboard's rows (checklists/_release_row.html), kept
+    like the release page's."""
+    return [mark_safe(row) for row in render_rows(context, releases, template_name=RELEASE_ROW_TEMPLATE)]  # noqa: S308
 
 
 @register.tag

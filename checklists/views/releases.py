@@ -29,15 +29,23 @@ def dashboard(request):
     filters = selectors.ReleaseFilters.from_query(request.GET)
     page = Paginator(selectors.dashboard_releases(request.user, filters), DASHBOARD_PAGE_SIZE) \
         .get_page(request.GET.get("page"))
-    for release in page:
-        release.progress = selectors.percent(release.item_complete, release.item_total)
+    releases = selectors.attach_progress(page.object_list)
     return render(request, "checklists/dashboard.html", {
-        "page": page, "releases": page.object_list, "filters": filters,
+        "page": page, "releases": releases, "filters": filters,
         "choices": selectors.dashboard_choices(request.user),
         "can_create": permissions.can_create_release(request.user),
         "query": _query_without(request, "page"),
-        "blocker_trend": charts.blocker_trend_svg(selectors.filtered_releases(request.user, filters)),
+        "blocker_trend": charts.blocker_trend_svg(_latest_releases(request.user, filters, page, releases)),
     })
+
+
+def _latest_releases(user, filters, page, releases) -> list:
+    """The newest releases the filters keep, with progress, for the blocker trend: the first page's
+    own rows when it is the first page (it starts with them)."""
+    if page.number == 1:
+        return releases
+    newest = selectors.dashboard_releases(user, filters)[:charts.TREND_RELEASES]
+    return selectors.attach_progress(newest)
 
 
 def _query_without(request, *names) -> str:

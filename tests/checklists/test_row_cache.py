@@ -147,3 +147,40 @@ def test_a_kept_row_carries_the_token_of_whoever_asks(engineer, release, item, s
                           {"csrfmiddlewaretoken": token, "status": "in_progress", "version": 1})
     assert response.status_code == 302
     assert _fresh(item).status == "in_progress"
+
+
+def _dashboard_row(client, release) -> str:
+    page = client.get(reverse("dashboard"))
+    assert page.status_code == 200
+    link = reverse("release-detail", args=[release.pk])
+    found = re.search(rf'<tr>\s*<th scope="row"><a href="{link}">.*?</tr>', page.content.decode(), re.S)
+    assert found, f"release {release.pk} is not on the dashboard"
+    return found.group(0)
+
+
+def _rename(user, first, last):
+    user.first_name, user.last_name = first, last
+    user.save()
+
+
+def test_each_change_of_a_release_shows_on_the_next_dashboard(engineer, people, release, item):
+    """The dashboard's rows are kept too: progress, blockers, overdue items and the manager's name."""
+    manager = people["manager"]
+    total = release.items.count()
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    changes = [
+        ("progress", lambda: item_services.item_set_status(item=_fresh(item), status="done", by=people["engineer"],
+                                                           expected_version=item.version),
+         f"1/{total} ("),
+        ("blocker", lambda: item_services.item_set_status(item=_fresh(item), status="failed", by=people["engineer"],
+                                                          expected_version=item.version),
+         '?blocking=1">1</a>'),
+        ("overdue", lambda: item_services.item_set_due_date(item=_fresh(item), due_date=yesterday, by=manager,
+                                                           expected_version=item.version),
+         '<span class="count warn">1</span>'),
+        ("manager's name", lambda: _rename(manager, "Maude", "Lebowski"), "Maude Lebowski"),
+    ]
+    for what, change, shown in changes:
+        assert shown not in _dashboard_row(engineer, release), what
+        change()
+        assert shown in _dashboard_row(engineer, release), what
