@@ -4,6 +4,7 @@ Each page reads in a fixed number of queries: counts come from annotations and s
 attribute access in templates.
 """
 import datetime
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -192,12 +193,19 @@ class SectionNode:
             yield from child.walk()
 
 
+@functools.lru_cache(maxsize=64)
+def version_sections(version_id: int) -> tuple[TemplateSection, ...]:
+    """The sections of a checklist version, in order, read once per process: a published version
+    never changes (checklists.models.templates), and every release page and change asks for them.
+    Shared between requests, so read-only."""
+    return tuple(TemplateSection.objects.filter(version_id=version_id).order_by("order"))
+
+
 def section_tree(release: Release, *, today=None) -> tuple[list[SectionNode], dict[int, SectionNode]]:
     """The release's sections nested as in the template, with progress, blocking and overdue counts
-    over all their items (subsections included). Two queries."""
+    over all their items (subsections included). One query, once the version's sections are read."""
     today = today or timezone.localdate()
-    sections = TemplateSection.objects.filter(version_id=release.template_version_id).order_by("order")
-    nodes = {s.pk: SectionNode(s) for s in sections}
+    nodes = {s.pk: SectionNode(s) for s in version_sections(release.template_version_id)}
     roots = []
     for node in nodes.values():
         parent = nodes.get(node.section.parent_id)
