@@ -1,7 +1,7 @@
 """The deploy gate's latency, and item status changes through the API: one 200-item bulk call against
 200 single-item calls.
 
-    python -m readiness.stack exec -- python bench/api.py [--repeat 30] [--items 200]
+    python -m readiness.stack exec -- python bench/api_gate.py [--repeat 30] [--items 200]
 
 Uses its own database, `readiness_bench_api` on the configured PostgreSQL server (created fresh and
 dropped at the end), so it never touches real data. Requests go through Django's test Client with a
