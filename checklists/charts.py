@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from checklists import permissions
-from checklists.models import AuditEvent, Release, ReleaseItem, Team
+from checklists import selectors
+from checklists.models import AuditEvent, Release, ReleaseItem, Team, TemplateSection
 
 
 COMPLETE = {str(s) for s in ReleaseItem.COMPLETE}
@@ -163,17 +163,22 @@ class HeatMap:
 
 
 def team_section_heatmap(user) -> HeatMap:
-    """Open items per owning team and top-level section across the releases the user sees. One query
-    (and one for the teams)."""
-    top_title = Coalesce("section__parent__parent__title", "section__parent__title", "section__title")
-    counts = (ReleaseItem.objects.filter(release__in=permissions.visible_releases(user))
-              .exclude(status__in=ReleaseItem.COMPLETE).order_by()
-              .values("owner_team", top=top_title).annotate(n=Count("pk")))
+    """Open items per owning team and top-level section across the open releases the user sees, like
+    the rollup beside it (an approved release's open items are no one's work). Three small queries:
+    counts per team and section (from the open-work index, no join), the top-level title of each
+    section counted, and the teams."""
+    counts = list(ReleaseItem.objects.filter(release__in=selectors.open_releases(user))
+                  .exclude(status__in=ReleaseItem.COMPLETE).order_by()
+                  .values_list("owner_team", "section").annotate(n=Count("pk")))
+    top_title = Coalesce("parent__parent__title", "parent__title", "title")
+    tops = dict(TemplateSection.objects.filter(pk__in={section for _, section, _ in counts})
+                .values_list("pk", top_title))
     table: dict = {}
     sections: dict[str, int] = {}
-    for row in counts:
-        table.setdefault(row["owner_team"], {})[row["top"]] = row["n"]
-        sections[row["top"]] = sections.get(row["top"], 0) + row["n"]
+    for team, section, n in counts:
+        cells = table.setdefault(team, {})
+        cells[tops[section]] = cells.get(tops[section], 0) + n
+        sections[tops[section]] = sections.get(tops[section], 0) + n
     columns = sorted(sections, key=lambda title: (-sections[title], title))
     peak = max((n for cells in table.values() for n in cells.values()), default=0)
     teams = {team.pk: team for team in Team.objects.order_by("name")}

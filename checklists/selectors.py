@@ -321,7 +321,8 @@ def item_history(item: ReleaseItem) -> QuerySet:
 # Work lists across releases.
 
 
-def _open_releases(user) -> QuerySet:
+def open_releases(user) -> QuerySet:
+    """The releases the user sees that are still being worked on (not approved)."""
     return permissions.visible_releases(user).filter(state__in=Release.OPEN_STATES)
 
 
@@ -329,7 +330,7 @@ def work_items(user, *, only_open: bool = True) -> QuerySet:
     """Items of the open releases the user sees (not approved: finished work is not work to do), with
     release and team, soonest due first. Open items only unless `only_open` is False. Bounded by the
     open releases, not by every release ever made (release_item_open_work_idx)."""
-    items = (ReleaseItem.objects.filter(release__in=_open_releases(user))
+    items = (ReleaseItem.objects.filter(release__in=open_releases(user))
              .select_related("release", "owner_team", "assignee")
              .annotate(evidence_count=_count(Evidence), comment_count=_count(Comment)))
     if only_open:
@@ -341,7 +342,7 @@ def team_rollup(user, *, today=None) -> list[dict]:
     """For every team: open, overdue and blocking items across the open releases the user sees. Two
     queries."""
     today = today or timezone.localdate()
-    open_items = (ReleaseItem.objects.filter(release__in=_open_releases(user))
+    open_items = (ReleaseItem.objects.filter(release__in=open_releases(user))
                   .exclude(status__in=ReleaseItem.COMPLETE))
     rows = {row["owner_team"]: row for row in open_items.order_by().values("owner_team").annotate(
         open=Count("pk"),

@@ -74,3 +74,4 @@ def test_team_by_section_heat_map(client, people, release):
     client.force_login(people["manager"])
     html = client.get(reverse("team-rollup")).content.decode()
     assert 'class="heatmap"' in html and "1. Infrastructure &amp; Deployment" in html
+

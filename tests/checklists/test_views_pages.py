@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from checklists import selectors
+from checklists import charts, selectors
 from checklists.models import AuditEvent, Comment, Evidence, Release, ReleaseItem
 from checklists.services import items as item_services
 from checklists.services import comments as comment_services
@@ -240,6 +240,9 @@ def test_work_lists_leave_out_approved_releases(client, django_assert_max_num_qu
     assert team.count("<tr class") == 1 and "shipped" not in team
     rows = {row["team"].slug if row["team"] else None: row for row in selectors.team_rollup(people["manager"])}
     assert rows["platform"]["releases"] == 1 and rows["platform"]["blocking"] == 1
+    # The heat map beside the rollup counts the open release's items, not the approved one's.
+    heat = charts.team_section_heatmap(people["manager"])
+    assert sum(row["total"] for row in heat.rows) == release.items.exclude(status__in=ReleaseItem.COMPLETE).count()
     # Session, user, memberships; the paginator's count and the page of items.
     with django_assert_max_num_queries(5):
         client.get(reverse("my-items"))
