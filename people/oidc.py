@@ -43,7 +43,7 @@ def discovery() -> dict:
     """The issuer's discovery document, from the cache (an hour) or fetched once."""
     issuer = settings.READINESS_OIDC_ISSUER.rstrip("/")
     key = f"oidc-discovery:{issuer}"
-    document = cache.get(key)
+    document = _cached(key)
     if document is None:
         response = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT)
         response.raise_for_status()
@@ -51,8 +51,23 @@ def discovery() -> dict:
         if document.get("issuer", "").rstrip("/") != issuer:
             raise SuspiciousOperation(f"The discovery document names issuer {document.get('issuer')!r}, "
                                       f"not {issuer!r}.")
-        cache.set(key, document, 3600)
+        _keep(key, document)
     return document
+
+
+def _cached(key: str):
+    try:
+        return cache.get(key)
+    except Exception as error:  # noqa: BLE001 - without Redis the document is fetched each time
+        log.warning("Cache unavailable, the discovery document is fetched again: %s", error)
+        return None
+
+
+def _keep(key: str, document: dict) -> None:
+    try:
+        cache.set(key, document, 3600)
+    except Exception as error:  # noqa: BLE001
+        log.warning("Cache unavailable, the discovery document is not kept: %s", error)
 
 
 def oidc_setting(attr, *default):

@@ -110,10 +110,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_required("REDIS_URL", "a Redis URL for the Celery broker and the cache")
 CACHES = {
+    # The login brake, the API's rate limits and the identity provider's discovery document. Each
+    # fails open without Redis; the timeouts make a Redis that does not answer (rather than one that
+    # refuses) cost a second, not the request.
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "readiness",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     },
     # Rendered release-page rows and section headings, keyed on everything they show, so never stale
     # (checklists/row_cache.py): each process keeps them in memory, and rows are shared through

@@ -144,3 +144,18 @@ def test_tokens_pages_permissions(client, people, seed_teams):
     assert service.kind == "service" and service.user.memberships.get().role == "release_manager"
     client.logout()
     assert client.get("/tokens/").status_code == 302
+
+
+def test_without_redis_the_api_answers_and_the_limit_is_off(api_as, release, people, settings, caplog):
+    """An outage of the cache must not stop deploys: the rate limit fails open, with a warning, like the
+    login brake; the gate and reads answer from the database."""
+    from django.test import override_settings
+
+    token, secret = token_create(name="deploy", by=people["manager"])
+    dead = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+    with override_settings(CACHES=dead):
+        response = api_as(secret).get(f"/releases/{release.pk}")
+        assert response.status_code == 200, response.content
+        assert "Rate limit unavailable" in caplog.text
+        assert api_as(secret).get(f"/gate/{release.service}/{release.version}").status_code == 409  # not approved
+        assert api_as("rdy_guess").get(f"/releases/{release.pk}").status_code == 401

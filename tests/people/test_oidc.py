@@ -219,3 +219,17 @@ def test_the_group_map_setting_is_parsed_and_checked(monkeypatch, settings):
         env_group_map("READINESS_OIDC_GROUP_MAP")
     settings.READINESS_OIDC_GROUP_MAP = [("eng", "platform", "overlord")]
     assert [error.id for error in check_group_map()] == ["people.E001"]
+
+
+def test_single_sign_on_works_without_redis(client, sso, mappings, settings, caplog):
+    """The discovery document is kept in the cache; without Redis it is fetched again, and the login
+    goes through (like password logins, whose brake is off without Redis)."""
+    from django.test import override_settings
+
+    sso.sign_in_as("u-2002", username="odile", name=("Odile", "Ops"), groups=["eng-platform"])
+    dead = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+    with override_settings(CACHES=dead):
+        response = sso_login(client, sso)
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    assert logged_in_user(client).username == "odile"
+    assert "Cache unavailable, the discovery document is fetched again" in caplog.text
