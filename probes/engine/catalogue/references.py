@@ -30,8 +30,13 @@ def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, LabelIndex]:
     holders += [(ns, labels(pod)) for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)) if ns in chosen]
     found: dict[str, dict] = {}
     for ns, pod_labels in holders:
-        key = tuple((k, str(v)) for k, v in pod_labels.items()) if type(pod_labels) is dict else id(pod_labels)
-        found.setdefault(ns, {}).setdefault(key, pod_labels)
+        # The pairs (key, str(value)), built without a Python-level loop: this runs for every Pod.
+        key = tuple(zip(pod_labels, map(str, pod_labels.values()))) if type(pod_labels) is dict else id(pod_labels)
+        distinct = found.get(ns)
+        if distinct is None:
+            distinct = found[ns] = {}
+        if key not in distinct:
+            distinct[key] = pod_labels
     return {ns: LabelIndex(list(distinct.values()), _no_namespace, _itself) for ns, distinct in found.items()}
 
 
