@@ -212,6 +212,7 @@ from probes.engine.catalogue.workloads import _terminated_reason  # noqa: E402
 from probes.engine.objects import dig  # noqa: E402
 from probes.engine.outcome import Finding  # noqa: E402
 from probes.engine.podspecs import Container, PodSpec, containers  # noqa: E402
+from tests.probes.probe_builders import container, deployment, pod_spec, run  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -286,3 +287,18 @@ def test_objects_passed_over_for_exemptions_are_those_without_one(notes):
     plain = lambda: [(kind_id, o) for kind_id, objects in snap.objects.items() for o in objects  # noqa: E731
                      if exemptions._may_be_exempt(kind_id, o) and exemptions.exempt_ids(exemptions.exemption_annotations(kind_id, o))]
     assert _outcome_of(lambda: exemptions.annotated(snap)) == _outcome_of(plain)
+
+
+def test_env_pairs_judged_once_per_run_give_each_workload_its_own_findings():
+    env = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "API_TOKEN", "value": "abc"},
+           {"name": "DB_URL", "value": "postgres://u:p@db/x"}, {"name": "KEY", "value": "AKIA" + "A" * 16},
+           {"name": "PORT", "value": 8080}, {"name": 5, "value": "AKIA" + "B" * 16}]
+    workloads = []
+    for i in range(3):
+        made = container()
+        # Pairs repeat within and across workloads; MODE holds the value API_TOKEN does, and is fine.
+        made["env"] = env[: 4 + i] + env[: 2] + [{"name": "MODE", "value": "abc"}]
+        workloads.append(deployment(f"api-{i}", spec=pod_spec(made)))
+    together = run("security.no-inline-secrets", snapshot(*workloads)).findings
+    alone = [f for w in workloads for f in run("security.no-inline-secrets", snapshot(w)).findings]
+    assert together == alone and len(alone) == 4 + 4 + 5
