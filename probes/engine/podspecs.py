@@ -200,14 +200,16 @@ def _controller(obj: dict) -> dict | None:
     return first
 
 
-def containers(pod: PodSpec, *, init: bool = True) -> list[Container]:
-    """The containers to judge; on a running Pod only those its template does not already show."""
+def containers(pod: PodSpec, *, init: bool = True) -> tuple[Container, ...]:
+    """The containers to judge; on a running Pod only those its template does not already show.
+
+    The tuple is the one every probe gets (a dozen ask for each of thousands of specs), not a copy."""
     if init not in pod._containers:
         if init:
             pod._containers[init] = tuple(_containers(pod))
         else:  # the same Containers, without the init ones: made once for both views
             pod._containers[init] = tuple(c for c in containers(pod) if not c.init)
-    return list(pod._containers[init])
+    return pod._containers[init]
 
 
 def _containers(pod: PodSpec) -> list[Container]:

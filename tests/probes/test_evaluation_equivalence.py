@@ -247,8 +247,8 @@ def test_pod_specs_and_containers_set_by_hand_keep_every_field_and_stay_frozen()
                            "spec": spec, "labels": {"app": "a"}, "annotations": {}, "running": True,
                            "judged_on_template": frozenset(), "_containers": {}}
     assert pod == PodSpec("ns/Pod/a", POD, {}, "ns", "spec", spec, {"app": "a"}, {}, True)
-    assert containers(pod) == [Container("ns/Pod/a", spec, {"name": "app"}, "spec.containers[app]", False),
-                               Container("ns/Pod/a", spec, {"name": "setup"}, "spec.initContainers[setup]", True)]
+    assert containers(pod) == (Container("ns/Pod/a", spec, {"name": "app"}, "spec.containers[app]", False),
+                               Container("ns/Pod/a", spec, {"name": "setup"}, "spec.initContainers[setup]", True))
     # Without init containers: the same objects, the init one left out.
     assert containers(pod, init=False) == containers(pod)[:1] and containers(pod, init=False)[0] is containers(pod)[0]
     with pytest.raises(FrozenInstanceError):
