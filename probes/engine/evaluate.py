@@ -74,7 +74,8 @@ def _evaluate(snapshot: Snapshot, bindings, allow_exemptions: bool) -> list[Prob
         outcome = _run(snapshot, binding, annotated, allow_exemptions)
         if api_problems and binding.probe_id in CATALOGUE:
             outcome = _with_api_problems(outcome, CATALOGUE[binding.probe_id].kinds, api_problems)
-        outcome.findings = [_with_source(f, sources) for f in outcome.findings]
+        # Only bundles know sources; a live run's tens of thousands of findings are just copied.
+        outcome.findings = [_with_source(f, sources) for f in outcome.findings] if sources else list(outcome.findings)
         title = CATALOGUE[binding.probe_id].title if binding.probe_id in CATALOGUE else binding.probe_id
         elapsed = (time.perf_counter() - started) * 1000
         results.append(ProbeResultData(binding.probe_id, title, list(binding.items), dict(binding.params), outcome, elapsed))

@@ -42,8 +42,16 @@ def exempt_ids(notes: dict) -> set[str]:
 
 def annotated(snap: Snapshot) -> list[tuple[str, dict]]:
     """The objects carrying an exemption annotation: read once per run, not once per probe."""
-    return [(kind_id, o) for kind_id, objects in snap.objects.items() for o in objects
-            if _may_be_exempt(kind_id, o) and exempt_ids(exemption_annotations(kind_id, o))]
+    found = []
+    for kind_id, objects in snap.objects.items():
+        templated = kind_id in TEMPLATE_PATHS
+        for o in objects:
+            notes = o.get("metadata", {}).get("annotations")
+            if not templated and (not notes or (type(notes) is dict and EXEMPT not in notes)):
+                continue  # _may_be_exempt's False for most objects, told apart without a call
+            if _may_be_exempt(kind_id, o) and exempt_ids(exemption_annotations(kind_id, o)):
+                found.append((kind_id, o))
+    return found
 
 
 def _may_be_exempt(kind_id: str, obj: dict) -> bool:

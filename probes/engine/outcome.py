@@ -15,7 +15,7 @@ Status = Literal["pass", "fail", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Finding:
     """One thing to fix: the object ("namespace/Kind/name", or "Kind/name" when cluster-scoped),
     the JSON path of the field, and what is wrong and what to set."""
@@ -25,6 +25,13 @@ class Finding:
     message: str
     source: str | None = None  # manifest file the object came from, when known (for SARIF)
     line: int | None = None  # line of the object's document in that file
+
+    def __init__(self, object: str, field: str, message: str, source: str | None = None, line: int | None = None):
+        # A frozen dataclass's own __init__ sets each field through object.__setattr__, three times
+        # the cost of this; a large cluster's run makes tens of thousands of findings.
+        values = self.__dict__
+        values["object"], values["field"], values["message"] = object, field, message
+        values["source"], values["line"] = source, line
 
     def as_dict(self) -> dict:
         return {"object": self.object, "field": self.field, "message": self.message}

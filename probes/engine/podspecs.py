@@ -32,7 +32,12 @@ CONTAINER_KINDS = (*WORKLOADS, POD, REPLICASET, LIMITRANGE, "v1/Namespace")
 SERVICES = (DEPLOYMENT, STATEFULSET)  # long-running, replicated: what the seed calls "services"
 
 
-@dataclass(frozen=True)
+# PodSpec and Container are frozen, and set their fields in their own __init__ through the
+# instance dict: the generated one calls object.__setattr__ for each field, which costs more than
+# most probes' judging of the spec, thousands of specs and containers a run.
+
+
+@dataclass(frozen=True, init=False)
 class PodSpec:
     object: str  # "namespace/Kind/name" of the workload or Pod
     kind_id: str
@@ -47,8 +52,15 @@ class PodSpec:
     # `containers()` answers, worked out once: a dozen probes judge the containers of each spec.
     _containers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def __init__(self, object: str, kind_id: str, obj: dict, namespace: str, path: str, spec: dict,
+                 labels: dict, annotations: dict, running: bool = False,
+                 judged_on_template: frozenset = frozenset()):
+        self.__dict__.update(object=object, kind_id=kind_id, obj=obj, namespace=namespace, path=path,
+                             spec=spec, labels=labels, annotations=annotations, running=running,
+                             judged_on_template=judged_on_template, _containers={})
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Container:
     # The pod's object ref and spec rather than its PodSpec, which caches its Containers: a
     # reference back would make a cycle, keeping a dropped snapshot's objects until the collector runs.
@@ -57,6 +69,11 @@ class Container:
     spec: dict
     path: str  # e.g. "spec.template.spec.containers[app]"
     init: bool
+
+    def __init__(self, object: str, pod_spec: dict, spec: dict, path: str, init: bool):
+        values = self.__dict__
+        values["object"], values["pod_spec"], values["spec"] = object, pod_spec, spec
+        values["path"], values["init"] = path, init
 
     @property
     def name(self) -> str:
@@ -183,17 +200,21 @@ def _controller(obj: dict) -> dict | None:
     return first
 
 
-def containers(pod: PodSpec, *, init: bool = True) -> list[Container]:
-    """The containers to judge; on a running Pod only those its template does not already show."""
+def containers(pod: PodSpec, *, init: bool = True) -> tuple[Container, ...]:
+    """The containers to judge; on a running Pod only those its template does not already show.
+
+    The tuple is the one every probe gets (a dozen ask for each of thousands of specs), not a copy."""
     if init not in pod._containers:
-        pod._containers[init] = tuple(_containers(pod, init))
-    return list(pod._containers[init])
+        if init:
+            pod._containers[init] = tuple(_containers(pod))
+        else:  # the same Containers, without the init ones: made once for both views
+            pod._containers[init] = tuple(c for c in containers(pod) if not c.init)
+    return pod._containers[init]
 
 
-def _containers(pod: PodSpec, init: bool) -> list[Container]:
+def _containers(pod: PodSpec) -> list[Container]:
     found = []
-    groups = [("containers", False)] + ([("initContainers", True)] if init else [])
-    for key, is_init in groups:
+    for key, is_init in (("containers", False), ("initContainers", True)):
         for spec in pod.spec.get(key) or []:
             if spec.get("name") in pod.judged_on_template:
                 continue

@@ -202,3 +202,103 @@ def test_pods_labelled_alike_only_as_numbers_and_booleans_stay_apart():
     indexes = _pod_labels(snap, AppScope())
     assert _selects_a_pod({"v": "True"}, indexes["shop"]) and _selects_a_pod({"v": 1}, indexes["shop"])
     assert not _selects_a_pod({"v": "true"}, indexes["shop"])
+
+
+# --- hand-written fast paths, each held to the plain computation it replaces -------------------
+from dataclasses import FrozenInstanceError, asdict, dataclass  # noqa: E402
+
+from probes.engine import exemptions  # noqa: E402
+from probes.engine.catalogue.workloads import _terminated_reason  # noqa: E402
+from probes.engine.objects import dig  # noqa: E402
+from probes.engine.outcome import Finding  # noqa: E402
+from probes.engine.podspecs import Container, PodSpec, containers  # noqa: E402
+from tests.probes.probe_builders import container, deployment, pod_spec, run  # noqa: E402
+
+
+@dataclass(frozen=True)
+class _PlainFinding:
+    object: str
+    field: str
+    message: str
+    source: str | None = None
+    line: int | None = None
+
+
+def test_findings_set_by_hand_are_the_frozen_dataclass_they_were():
+    made = [Finding("ns/Pod/a", "spec", "message"), Finding("ns/Pod/a", "spec", "message", "k8s/a.yaml", 3),
+            Finding(object="o", field="f", message="m", line=9)]
+    plain = [_PlainFinding("ns/Pod/a", "spec", "message"), _PlainFinding("ns/Pod/a", "spec", "message", "k8s/a.yaml", 3),
+             _PlainFinding(object="o", field="f", message="m", line=9)]
+    for finding, reference in zip(made, plain):
+        assert asdict(finding) == asdict(reference)
+        assert repr(finding).removeprefix("Finding") == repr(reference).removeprefix("_PlainFinding")
+        assert hash(finding) == hash(reference) and finding == replace(finding)
+        assert replace(finding, line=1) == Finding(finding.object, finding.field, finding.message, finding.source, 1)
+        with pytest.raises(FrozenInstanceError):
+            finding.message = "changed"
+    with pytest.raises(TypeError):
+        Finding("o", "f")
+
+
+def test_pod_specs_and_containers_set_by_hand_keep_every_field_and_stay_frozen():
+    spec = {"containers": [{"name": "app"}], "initContainers": [{"name": "setup"}]}
+    pod = PodSpec("ns/Pod/a", POD, {}, "ns", "spec", spec, {"app": "a"}, {}, running=True)
+    assert asdict(pod) == {"object": "ns/Pod/a", "kind_id": POD, "obj": {}, "namespace": "ns", "path": "spec",
+                           "spec": spec, "labels": {"app": "a"}, "annotations": {}, "running": True,
+                           "judged_on_template": frozenset(), "_containers": {}}
+    assert pod == PodSpec("ns/Pod/a", POD, {}, "ns", "spec", spec, {"app": "a"}, {}, True)
+    assert containers(pod) == (Container("ns/Pod/a", spec, {"name": "app"}, "spec.containers[app]", False),
+                               Container("ns/Pod/a", spec, {"name": "setup"}, "spec.initContainers[setup]", True))
+    # Without init containers: the same objects, the init one left out.
+    assert containers(pod, init=False) == containers(pod)[:1] and containers(pod, init=False)[0] is containers(pod)[0]
+    with pytest.raises(FrozenInstanceError):
+        pod.spec = {}
+    with pytest.raises(FrozenInstanceError):
+        containers(pod)[0].init = True
+
+
+@pytest.mark.parametrize("status", [
+    {}, {"state": None}, {"state": "x"}, {"state": {"running": {}}}, {"state": {"terminated": None}},
+    {"state": {"terminated": "OOMKilled"}}, {"state": {"terminated": {"reason": "OOMKilled"}}},
+    {"lastState": {"terminated": {"reason": "Error"}}}, {"lastState": {"terminated": {}}},
+])
+def test_a_terminated_reason_read_by_hand_is_what_dig_finds(status):
+    for state in ("state", "lastState"):
+        assert _terminated_reason(status.get(state)) == dig(status, f"{state}.terminated.reason")
+
+
+def _outcome_of(compute):
+    try:
+        return compute()
+    except Exception as failed:  # noqa: BLE001 - odd annotations: both ways must fail alike
+        return type(failed)
+
+
+@pytest.mark.parametrize("notes", [None, {}, "", [], "odd", ["a"], 0, {"other": "x"}, {exemptions.EXEMPT: "p"},
+                                   {exemptions.EXEMPT: ""}, {exemptions.EXEMPT: " , "}])
+def test_objects_passed_over_for_exemptions_are_those_without_one(notes):
+    found = []
+    for kind, name in (("Pod", "a"), ("ConfigMap", "b"), ("Deployment", "c")):
+        made = obj("apps/v1" if kind == "Deployment" else "v1", kind, name)
+        if notes is not None:
+            made["metadata"]["annotations"] = notes
+        found.append(made)
+    snap = snapshot(*found)
+    plain = lambda: [(kind_id, o) for kind_id, objects in snap.objects.items() for o in objects  # noqa: E731
+                     if exemptions._may_be_exempt(kind_id, o) and exemptions.exempt_ids(exemptions.exemption_annotations(kind_id, o))]
+    assert _outcome_of(lambda: exemptions.annotated(snap)) == _outcome_of(plain)
+
+
+def test_env_pairs_judged_once_per_run_give_each_workload_its_own_findings():
+    env = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "API_TOKEN", "value": "abc"},
+           {"name": "DB_URL", "value": "postgres://u:p@db/x"}, {"name": "KEY", "value": "AKIA" + "A" * 16},
+           {"name": "PORT", "value": 8080}, {"name": 5, "value": "AKIA" + "B" * 16}]
+    workloads = []
+    for i in range(3):
+        made = container()
+        # Pairs repeat within and across workloads; MODE holds the value API_TOKEN does, and is fine.
+        made["env"] = env[: 4 + i] + env[: 2] + [{"name": "MODE", "value": "abc"}]
+        workloads.append(deployment(f"api-{i}", spec=pod_spec(made)))
+    together = run("security.no-inline-secrets", snapshot(*workloads)).findings
+    alone = [f for w in workloads for f in run("security.no-inline-secrets", snapshot(w)).findings]
+    assert together == alone and len(alone) == 4 + 4 + 5

@@ -3,6 +3,7 @@ import math
 import socket
 import time
 
+import orjson
 import pytest
 import yaml
 
@@ -297,3 +298,48 @@ def test_a_server_without_a_version_endpoint_is_not_taken_for_kubernetes(k8s_ser
 def test_an_empty_stored_kubeconfig_does_not_fall_back_to_the_service_account():
     with pytest.raises(live.KubeconfigError, match="not a kubeconfig"):
         live.collect_cluster([NODE], kubeconfig="")
+
+
+# --- reading a page's continue token before its items are decoded ------------------------------
+LIST_BODIES = [
+    b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"eyJvIjo1fQ",'
+    b'"remainingItemCount":18},"items":[{"metadata":{"name":"a"}}]}',
+    b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}',
+    b'{"metadata":{"continue":"x"}}',
+    b'{"metadata":{}}',
+    # What the head alone cannot tell: each gives None, and the page is decoded whole.
+    b'{"apiVersion":"v1","items":[{"metadata":{"name":"a"}}],"kind":"PodList","metadata":{"continue":"x"}}',
+    b'{"kind":"PodList","metadata":{"resourceVersion":"7","nested":{"continue":"no"}},"items":[]}',
+    b'{"kind":"PodList","metadata": {"continue":"x"},"items":[]}',
+    b'{"kind":"a\\"metadata\\":{\\"continue\\":\\"no\\"}","metadata":{"continue":"x"},"items":[]}',
+    b'{"kind":"\\"metadata\\":{}","metadata":{"continue":"x"}}',
+    b'{"kind":"PodList","metadata":{"continue":"}"},"items":[]}',
+    b'["metadata":{"continue":"x"}]',
+    b'{"kind":"PodList","metadata":{"continue":"x"}',
+    b'<html>"metadata":{}</html>',
+]
+
+
+@pytest.mark.parametrize("body", LIST_BODIES)
+def test_list_metadata_read_from_the_head_is_the_decoded_pages_or_none(body):
+    try:
+        decoded = orjson.loads(body)["metadata"]
+    except (ValueError, TypeError):
+        decoded = None
+    read = live._list_metadata(body)
+    assert read is None or read == decoded
+
+
+def test_the_head_is_read_for_what_the_api_server_sends():
+    assert live._list_metadata(LIST_BODIES[0]) == {"resourceVersion": "7", "continue": "eyJvIjo1fQ", "remainingItemCount": 18}
+    assert live._list_metadata(LIST_BODIES[1]) == {"resourceVersion": "7"}
+    assert live._list_metadata(LIST_BODIES[4]) is None  # metadata after the items: decoded whole
+
+
+def test_a_page_broken_after_its_head_fails_as_not_json():
+    broken = b'{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"x"},"items":[{"a":'
+    with live._Decoder("http://127.0.0.1:1") as decoder:
+        metadata, items = decoder.page(broken, live.KINDS[POD])
+        assert metadata == {"continue": "x"}
+        with pytest.raises(live.ClusterError, match="not JSON"):
+            items.result()

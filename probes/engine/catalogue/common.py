@@ -27,7 +27,7 @@ def workloads_matching(snap: Snapshot, pattern: str, kinds=(DEPLOYMENT, STATEFUL
     found = []
     for kind_id in kinds:
         for obj, texts in _names_and_images(snap, kind_id):
-            if any(regex.search(text) for text in texts):
+            if any(map(regex.search, texts)):  # map: no Python frame per text, a dozen probes ask
                 found.append((kind_id, obj))
     return found
 

@@ -26,13 +26,24 @@ def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, LabelIndex]:
     Replicas share their labels, so each set is indexed once: selectors read label values as
     strings, and sets alike as strings are alike to every selector."""
     chosen = app_namespaces(snap, p)
-    holders = [(spec.namespace, spec.labels) for spec in workload_specs(snap, p)]
-    holders += [(ns, labels(pod)) for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)) if ns in chosen]
-    found: dict[str, dict] = {}
-    for ns, pod_labels in holders:
-        key = tuple((k, str(v)) for k, v in pod_labels.items()) if type(pod_labels) is dict else id(pod_labels)
-        found.setdefault(ns, {}).setdefault(key, pod_labels)
-    return {ns: LabelIndex(list(distinct.values()), _no_namespace, _itself) for ns, distinct in found.items()}
+    # (namespace, the set as strings) -> the first such set; this runs for every Pod.
+    found: dict[tuple, tuple[str, dict]] = {}
+    for spec in workload_specs(snap, p):
+        found.setdefault((spec.namespace, _alike(spec.labels)), (spec.namespace, spec.labels))
+    for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)):
+        if ns in chosen:
+            pod_labels = labels(pod)
+            found.setdefault((ns, _alike(pod_labels)), (ns, pod_labels))
+    distinct: dict[str, list] = {}
+    for ns, pod_labels in found.values():
+        distinct.setdefault(ns, []).append(pod_labels)
+    return {ns: LabelIndex(sets, _no_namespace, _itself) for ns, sets in distinct.items()}
+
+
+def _alike(pod_labels) -> tuple | int:
+    """The pairs (key, str(value)), built without a Python-level loop; a set that is not a mapping
+    is alike only to itself."""
+    return tuple(zip(pod_labels, map(str, pod_labels.values()))) if type(pod_labels) is dict else id(pod_labels)
 
 
 def _no_namespace(_) -> str:

@@ -198,6 +198,17 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
     secret_name, ignored = re.compile(p.name_pattern), re.compile(p.ignore_pattern)
     known = {n.upper() for n in p.well_known_names}
     looks_secret = lambda key: key.upper() in known or (bool(secret_name.search(key)) and not ignored.search(key))  # noqa: E731
+    def holds(env_name, value: str) -> str:
+        """What a literal env value holds ("" when nothing to report)."""
+        kind = secret_value_kind(value)
+        if kind:
+            return kind
+        if looks_secret(env_name):
+            return "a literal secret"
+        return "credentials in a URL" if _CREDENTIALS_IN_URL.search(value) else ""
+
+    # The same variables (LOG_LEVEL=info) recur in every workload: each pair is judged once per run.
+    judged_pairs: dict[tuple[str, str], str] = {}
     findings, judged = [], 0
     for pod in pod_specs(snap, p):
         for c in containers(pod):
@@ -206,14 +217,21 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
                 value = env.get("value")
                 if value in (None, ""):
                     continue
+                env_name, value = env.get("name", ""), str(value)
+                if type(env_name) is str:
+                    pair = (env_name, value)
+                    if pair not in judged_pairs:
+                        judged_pairs[pair] = holds(env_name, value)
+                    held = judged_pairs[pair]
+                else:
+                    held = holds(env_name, value)
+                if not held:
+                    continue
                 field_ = c.field(f"env[{env.get('name')}].value")
-                kind = secret_value_kind(str(value))
-                if kind:
-                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds {kind}; move it to a Secret and use valueFrom.secretKeyRef"))
-                elif looks_secret(env.get("name", "")):
-                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef"))
-                elif _CREDENTIALS_IN_URL.search(str(value)):
+                if held == "credentials in a URL":
                     findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} embeds credentials in a URL; move it to a Secret and use valueFrom.secretKeyRef"))
+                else:
+                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds {held}; move it to a Secret and use valueFrom.secretKeyRef"))
     if p.check_configmaps:
         for cm in in_scope(snap, p, CONFIGMAP):
             judged += 1
