@@ -47,10 +47,12 @@ def _next_url(request, default):
     return default
 
 
-def row_item(request, release_pk, pk, *, for_change=False):
-    """The item with its row annotations, after the permission check: two queries (release, item)."""
-    row = permissions.get_item_for_user(request.user, release_pk, pk, for_change=for_change,
-                                        rows=selectors.release_items)
+def row_item(request, release_pk, pk, *, for_change=False, page=False):
+    """The item with its row annotations, after the permission check: two queries (release, item).
+    With `page`, also who changed it last, which the item page names."""
+    rows = (lambda release: selectors.release_items(release).select_related("changed_by")) if page \
+        else selectors.release_items
+    row = permissions.get_item_for_user(request.user, release_pk, pk, for_change=for_change, rows=rows)
     row.can_change = permissions.can_change_item(request.user, row)
     row.can_bulk = permissions.can_manage_release(request.user, row.release)
     return row
@@ -59,7 +61,7 @@ def row_item(request, release_pk, pk, *, for_change=False):
 @require_GET
 @login_required
 def item_detail(request, release_pk, pk):
-    item = row_item(request, release_pk, pk)
+    item = row_item(request, release_pk, pk, page=True)
     return render(request, "checklists/item_detail.html", _detail_context(request, item))
 
 
