@@ -78,3 +78,47 @@ def test_settings_load_no_celery():
     result = _python("import sys, readiness.settings; print('celery' in sys.modules)", {})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+SENDER = """
+import json, sys, threading
+import django
+django.setup()
+started_without_celery = "celery" not in sys.modules
+from django.conf import settings
+from kombu.utils.imports import symbol_by_name
+found = {}
+
+def resolve():  # in another thread, as a web server's request threads send tasks
+    import importlib
+    importlib.import_module(sys.argv[1])
+    task = symbol_by_name(sys.argv[2])
+    found.update(app=task.app.main, broker=task.app.conf.broker_url == settings.CELERY_BROKER_URL)
+
+thread = threading.Thread(target=resolve)
+thread.start()
+thread.join()
+print(json.dumps({"started_without_celery": started_without_celery, **found}))
+"""
+
+
+@pytest.mark.parametrize("sender, task", [
+    ("readiness.jobs", "probes.tasks.run_probes"),  # probe runs and reports are sent through readiness.jobs
+    ("readiness.jobs", "reports.tasks.generate_report"),
+    ("notices.tasks", "notices.tasks.deliver"),  # notices.services sends deliveries itself
+    ("reports.tasks", "reports.tasks.generate_report"),  # so does the API's report endpoint
+    ("checklists.tasks", "checklists.tasks.expire_waivers"),
+])
+def test_a_task_is_sent_through_the_configured_app_though_django_started_without_celery(sender, task):
+    result = subprocess.run([sys.executable, "-c", SENDER, sender, task], capture_output=True, text=True,
+                            cwd=settings.BASE_DIR, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "started_without_celery": True, "app": "readiness", "broker": True}
+
+
+def test_the_web_server_loads_the_celery_app_at_start():
+    result = subprocess.run([sys.executable, "-c", "import sys, readiness.wsgi; print('readiness.celery' in sys.modules)"],
+                            capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
