@@ -4,8 +4,12 @@
 
 Both run as fresh processes, in turn, as a CI step would start them; the medians and their ratio are
 printed, with the heavy modules each one loaded (neither should load Typst, the PDF engine, nor the
-kubernetes client). Uses the configured database (the command reads the built-in template's bindings,
-importing it if missing).
+kubernetes client). Uses the configured database, migrated (the command reads the built-in template's
+bindings, importing it if missing).
+
+A run that fails stops the benchmark with its exit status and stderr, since a command that fails early
+is fast: `django.setup()` must exit 0, and the probe command 0 or 1 (a probe failed: docker/k8s has no
+Velero, Dapr or Prometheus) with its report written, the same status every time.
 """
 import argparse
 import json
@@ -13,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,26 +31,58 @@ SETUP = REPORT + "import django; django.setup()"
 PROBE = REPORT + "from django.core.management import execute_from_command_line; execute_from_command_line(sys.argv)"
 
 
-def timed(code: str, *args: str) -> tuple[float, list[str], int]:
+def timed(code: str, *args: str) -> tuple[float, list[str], int, str]:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "DJANGO_SETTINGS_MODULE": "readiness.settings"})
     elapsed = time.perf_counter() - started
-    return elapsed, json.loads(result.stderr.strip().splitlines()[-1]), result.returncode
+    try:
+        loaded = json.loads(result.stderr.strip().splitlines()[-1])
+    except (IndexError, ValueError):  # killed before the exit hook ran: the exit status says so
+        loaded = None
+    return elapsed, loaded, result.returncode, result.stderr
+
+
+def failed(what: str, code: int, stderr: str, why: str) -> SystemExit:
+    tail = "\n".join(stderr.strip().splitlines()[-20:])
+    return SystemExit(f"{what} {why} (exit {code}); its timings would mean nothing. Its stderr:\n{tail}")
+
+
+def timed_setup() -> tuple[float, list[str]]:
+    seconds, loaded, code, stderr = timed(SETUP)
+    if code != 0:
+        raise failed("django.setup()", code, stderr, "failed")
+    return seconds, loaded
+
+
+def timed_probe(report: Path, args: tuple[str, ...], expected: int | None = None) -> tuple[float, list[str], int]:
+    """One run of the probe command, checked: exit 0 or 1 (expected: the first run's), report written.
+    A traceback exits 1 too, so the report is what tells a finished run from a crash."""
+    report.unlink(missing_ok=True)
+    seconds, loaded, code, stderr = timed(PROBE, *args, "-o", str(report))
+    if code not in (0, 1):
+        raise failed("probe", code, stderr, "failed")
+    if not report.exists() or " probes: " not in report.read_text(encoding="utf-8"):
+        raise failed("probe", code, stderr, "wrote no report")
+    if expected is not None and code != expected:
+        raise failed("probe", code, stderr, f"exited unlike its first run ({expected})")
+    return seconds, loaded, code
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    probe_args = ("probe", "--manifests", "docker/k8s", "-o", os.devnull)
-    timed(PROBE, *probe_args)  # the first run may import the built-in template
-    setup_s, probe_s = [], []
-    for _ in range(args.repeat):
-        seconds, setup_loaded, _ = timed(SETUP)
-        setup_s.append(seconds)
-        seconds, probe_loaded, code = timed(PROBE, *probe_args)
-        probe_s.append(seconds)
+    probe_args = ("probe", "--manifests", "docker/k8s")
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.txt"
+        _, _, code = timed_probe(report, probe_args)  # the first run may import the built-in template
+        setup_s, probe_s = [], []
+        for _ in range(args.repeat):
+            seconds, setup_loaded = timed_setup()
+            setup_s.append(seconds)
+            seconds, probe_loaded, _ = timed_probe(report, probe_args, expected=code)
+            probe_s.append(seconds)
     setup, probe = statistics.median(setup_s), statistics.median(probe_s)
     print(f"django.setup() alone            {setup:6.2f} s  loads {setup_loaded or 'neither'}")
     print(f"probe --manifests docker/k8s    {probe:6.2f} s  loads {probe_loaded or 'neither'} (exit {code})")

@@ -4,6 +4,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+import readiness.celery  # noqa: F401 (the configured app: what this process sends uses its broker)
 from checklists.signoff import waivers
 
 logger = logging.getLogger(__name__)

@@ -3,6 +3,7 @@ import logging
 
 from celery import shared_task
 
+import readiness.celery  # noqa: F401 (the configured app: what this process sends uses its broker)
 from notices import delivery
 from notices.models import Delivery
 

@@ -26,6 +26,10 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+# The configured Celery app, loaded by what sends tasks rather than at Django's start: the tasks sent
+# from here (probe runs, reports) go through its broker, in any process.
+import readiness.celery  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
 QUEUE_DOWN = "queued, will start when the queue is back"

@@ -7,7 +7,6 @@ set local values for all of them (see readiness/stack.py).
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -157,38 +156,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 READINESS_SWEEP_SECONDS = env_int("READINESS_SWEEP_SECONDS", 30)
-CELERY_BEAT_SCHEDULE = {
-    # Drift watch: probe open and recently approved releases again on their last cluster.
-    "probes-reprobe-releases": {
-        "task": "probes.tasks.reprobe_releases",
-        "schedule": env_int("READINESS_REPROBE_MINUTES", 60) * 60.0,
-    },
-    # Observability: read the endpoints serving each open release's environment and judge its
-    # collector-bound items again (the same releases as the drift watch).
-    "probes-collect-releases": {
-        "task": "probes.tasks.collect_releases",
-        "schedule": env_int("READINESS_COLLECT_MINUTES", 60) * 60.0,
-    },
-    # Background jobs (readiness.jobs): runs and reports asked for while the broker was down, whose message
-    # was lost, or whose worker died: queue them again or fail them. Every READINESS_SWEEP_SECONDS, so a
-    # job asked for during an outage starts within a minute of the broker's return (this period plus
-    # the worker's reconnect delay, at most 30 s).
-    "probes-sweep-stuck-runs": {"task": "probes.tasks.sweep_stuck_runs", "schedule": float(READINESS_SWEEP_SECONDS)},
-    # Granted waivers past their date reopen their items (and flag approved releases as drifted).
-    "expire-waivers": {"task": "checklists.tasks.expire_waivers", "schedule": 3600.0},
-    "requeue-unclaimed-reports": {"task": "reports.tasks.requeue_unclaimed_reports",
-                                  "schedule": float(READINESS_SWEEP_SECONDS)},
-    # A signed checkpoint of the audit chain's head, outside the database (log line, anchor file).
-    "anchor-audit-chain": {"task": "checklists.tasks.anchor_audit_chain",
-                           "schedule": env_int("READINESS_AUDIT_ANCHOR_MINUTES", 15) * 60.0},
-    # Webhook deliveries whose task message was lost: queue them again (delivering is idempotent).
-    "notices-requeue-deliveries": {"task": "notices.tasks.requeue_deliveries", "schedule": 120.0},
-    # Each person's daily digest (and the team digests) at READINESS_DIGEST_HOUR, in TIME_ZONE.
-    "notices-send-digests": {"task": "notices.tasks.send_digests",
-                             "schedule": crontab(hour=env_int("READINESS_DIGEST_HOUR", 7), minute=0)},
-    "notices-remind-expiring-waivers": {"task": "notices.tasks.remind_expiring_waivers",
-                                        "schedule": crontab(hour=env_int("READINESS_DIGEST_HOUR", 7), minute=5)},
-}
+# Celery beat's periods. The schedule that uses them is built beside the Celery app (readiness/celery.py):
+# its daily entries are Celery crontabs, and every process reads these settings, Celery or not.
+READINESS_REPROBE_MINUTES = env_int("READINESS_REPROBE_MINUTES", 60)
+READINESS_COLLECT_MINUTES = env_int("READINESS_COLLECT_MINUTES", 60)
+READINESS_AUDIT_ANCHOR_MINUTES = env_int("READINESS_AUDIT_ANCHOR_MINUTES", 15)
+READINESS_DIGEST_HOUR = env_int("READINESS_DIGEST_HOUR", 7)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

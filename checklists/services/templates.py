@@ -34,7 +34,7 @@ def template_import(*, data: bytes, name: str | None = None, source_name: str = 
                                max_depth=settings.READINESS_CHECKLIST_MAX_DEPTH)
     template_name = (name or checklist.title).strip()
     metadata = metadata or {}
-    digest = hashlib.sha256(data + canonical_json(metadata).encode()).hexdigest()
+    digest = source_digest(data, metadata)
     with transaction.atomic():
         template, _ = ChecklistTemplate.objects.get_or_create(name=template_name)
         template = ChecklistTemplate.objects.select_for_update(no_key=True).get(pk=template.pk)
@@ -51,6 +51,21 @@ def template_import(*, data: bytes, name: str | None = None, source_name: str = 
         record("checklists.template.imported", actor=by, obj=version,
                after={"template": template.name, "version": version.number, "items": items, "sha256": digest})
     return ImportResult(version, True, items, len(sections))
+
+
+def source_digest(data: bytes, metadata: dict) -> str:
+    """What a version is known by: the same Markdown with the same metadata imports as the same version."""
+    return hashlib.sha256(data + canonical_json(metadata).encode()).hexdigest()
+
+
+def template_imported_before(*, data: bytes, name: str, metadata: dict | None = None) -> ImportResult | None:
+    """What template_import(data=data, metadata=metadata) finds when template `name` (the Markdown's
+    title) already holds that version, without parsing the Markdown again; None when it would create
+    one. One query, and the two counts of the result."""
+    existing = TemplateVersion.objects.filter(template__name=name, source_sha256=source_digest(data, metadata or {})).first()
+    if existing is None:
+        return None
+    return ImportResult(existing, False, existing.items.count(), existing.sections.count())
 
 
 def _save_sections(version, checklist) -> dict[str, TemplateSection]:

@@ -46,6 +46,66 @@ def test_reimport_is_a_no_op(seed_teams):
     assert AuditEvent.objects.count() == events
 
 
+def test_the_seed_is_named_the_default_template():
+    """load_default_template looks the seed up by this name before parsing it."""
+    from django.conf import settings
+
+    from checklists import checklist_markdown as markdown
+
+    assert markdown.parse(CHECKLIST.read_text(encoding="utf-8")).title == settings.READINESS_DEFAULT_TEMPLATE
+
+
+def test_the_seed_found_again_is_what_importing_it_again_finds(seed_teams, monkeypatch, django_assert_num_queries):
+    from checklists import checklist_markdown as markdown
+    from checklists.seed import seed_metadata
+
+    first = load_default_template()
+    metadata = seed_metadata()
+    metadata.pop("team_names")
+    imported_again = template_import(data=CHECKLIST.read_bytes(), source_name=CHECKLIST.name, metadata=metadata)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the seed was parsed again")
+
+    monkeypatch.setattr(markdown, "parse", no_parsing)
+    # The seed's teams (one query: all exist), its version by digest, then its item and section counts.
+    with django_assert_num_queries(4):
+        found = load_default_template()
+    assert found == imported_again
+    assert (found.version.pk, found.created, found.items, found.sections) == (first.version.pk, False, 211, 50)
+
+
+@pytest.mark.parametrize("change", ["file", "bindings"])
+def test_a_changed_seed_is_imported_as_a_new_version(seed_teams, tmp_path, monkeypatch, change):
+    from checklists import seed
+
+    first = load_default_template()
+    if change == "file":
+        edited = tmp_path / CHECKLIST.name
+        edited.write_text(CHECKLIST.read_text(encoding="utf-8").replace(
+            "- [ ] Cluster has at least 3 nodes for high availability",
+            "- [ ] Cluster has at least 5 nodes for high availability"), encoding="utf-8")
+        monkeypatch.setattr(seed, "CHECKLIST", edited)
+    else:
+        metadata = seed.seed_metadata()
+        key = next(iter(metadata["probes"]))
+        metadata["probes"].pop(key)
+        monkeypatch.setattr(seed, "seed_metadata", lambda: metadata)
+    second = load_default_template()
+    assert second.created and second.version.number == first.version.number + 1
+    assert second.version.template_id == first.version.template_id
+    assert load_default_template().version.pk == second.version.pk
+
+
+def test_seed_teams_missing_are_created_and_present_ones_kept(db):
+    from checklists.models import Team
+    from checklists.seed import ensure_seed_teams
+
+    Team.objects.create(slug="platform", name="Platform (renamed here)")
+    ensure_seed_teams({"team_names": {"platform": "Platform", "sre": "SRE"}})
+    assert dict(Team.objects.values_list("slug", "name")) == {"platform": "Platform (renamed here)", "sre": "SRE"}
+
+
 def test_edited_file_makes_a_new_version_and_unchanged_items_keep_their_keys(tmp_path):
     original = CHECKLIST.read_text()
     first = template_import(data=original.encode())

@@ -224,7 +224,7 @@ def test_a_compose_file_beside_the_manifests_is_skipped_with_a_note(tmp_path):
 
 _LOADED = """
 import atexit, json, os, sys
-atexit.register(lambda: print(json.dumps(sorted(m for m in ("typst", "kubernetes", "redis") if m in sys.modules)),
+atexit.register(lambda: print(json.dumps(sorted(m for m in ("typst", "kubernetes", "redis", "celery") if m in sys.modules)),
                               file=sys.stderr))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
 from django.core.management import execute_from_command_line
@@ -234,9 +234,9 @@ execute_from_command_line(["manage.py", *sys.argv[1:]])
 
 @pytest.mark.django_db(transaction=True)  # the command runs in another process: it must see the data
 def test_probe_on_manifests_imports_neither_the_pdf_engine_nor_kubernetes_nor_the_job_queue(tmp_path):
-    """A CI step should not pay for the PDF renderer, the cluster client or the job queue's Redis
-    client it never uses: all are imported on first use, and the command skips the system checks
-    (which import every view)."""
+    """A CI step should not pay for the PDF renderer, the cluster client or the job queue (Celery and
+    its Redis client) it never uses: all are imported on first use, and the command skips the system
+    checks (which import every view)."""
     import os
     import subprocess
     import sys
