@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class Verdict:
     allowed: bool

@@ -14,6 +14,9 @@ another drew, in one round trip for a list of rows. When Redis does not answer, 
 if none were kept: a page never fails for its cache. The row's form carries a CSRF token, which
 belongs to one person: rows are stored with a stand-in that each request replaces with its own.
 
+The work lists' rows (checklists/_work_row.html) and the dashboard's (checklists/_release_row.html,
+one release each) are kept the same way, each under a key of everything it shows.
+
 The release page's sections (headings, rows and the links of sections still to load) are kept as a
 whole too, under a key made of their counts and of the keys of their rows, in Redis only and for ten
 minutes: a part is tens of kilobytes, and each change to a release makes a new one. Headings alone
