@@ -198,14 +198,15 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
     secret_name, ignored = re.compile(p.name_pattern), re.compile(p.ignore_pattern)
     known = {n.upper() for n in p.well_known_names}
     looks_secret = lambda key: key.upper() in known or (bool(secret_name.search(key)) and not ignored.search(key))  # noqa: E731
+
     def holds(env_name, value: str) -> str:
-        """What a literal env value holds ("" when nothing to report)."""
+        """What is wrong with a literal env value, as the finding says it ("" when nothing is)."""
         kind = secret_value_kind(value)
         if kind:
-            return kind
+            return f"holds {kind}"
         if looks_secret(env_name):
-            return "a literal secret"
-        return "credentials in a URL" if _CREDENTIALS_IN_URL.search(value) else ""
+            return "holds a literal secret"
+        return "embeds credentials in a URL" if _CREDENTIALS_IN_URL.search(value) else ""
 
     # The same variables (LOG_LEVEL=info) recur in every workload: each pair is judged once per run.
     judged_pairs: dict[tuple[str, str], str] = {}
@@ -227,11 +228,8 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
                     held = holds(env_name, value)
                 if not held:
                     continue
-                field_ = c.field(f"env[{env.get('name')}].value")
-                if held == "credentials in a URL":
-                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} embeds credentials in a URL; move it to a Secret and use valueFrom.secretKeyRef"))
-                else:
-                    findings.append(Finding(pod.object, field_, f"container {c.name} env {env.get('name')} holds {held}; move it to a Secret and use valueFrom.secretKeyRef"))
+                findings.append(Finding(pod.object, c.field(f"env[{env.get('name')}].value"),
+                                        f"container {c.name} env {env.get('name')} {held}; move it to a Secret and use valueFrom.secretKeyRef"))
     if p.check_configmaps:
         for cm in in_scope(snap, p, CONFIGMAP):
             judged += 1
