@@ -224,15 +224,19 @@ def _apply(rows, changes, *, by, source, reason, via, detail, action, confirm_vo
     if not changed:
         return Changed([], unchanged, [])
     status_rows = [row for row in changed if "status" in changes and row.status == changes["status"]]
+    # Sign-off's reads come before the audit events: from the first event to COMMIT the change holds
+    # the chain's lock, which every writer of every release waits for.
+    live = signoff.live_decisions(release.pk) if status_rows else []
     if status_rows and source == Source.PERSON and not confirm_void:
-        voided = signoff.approvals_voided_by(release, status_rows)
+        voided = signoff.approvals_voided_by(release, status_rows, live)
         if voided:
             raise VoidsApprovals(approvals=voided)
     _write(groups, by=by)
     record_many(events, actor=by)
     for row, from_status in overrides:
         _record_override(row, by=by, reason=reason, from_status=from_status)
-    voided = _status_changed(release, status_rows, by=by, source=source, reason=reason) if status_rows else []
+    voided = (_status_changed(release, status_rows, by=by, source=source, reason=reason, live=live)
+              if status_rows else [])
     return Changed(changed, unchanged, voided)
 
 
@@ -306,14 +310,16 @@ def _record_override(item: ReleaseItem, *, by, reason: str, from_status: str) ->
                   "probe_summary": override.probe_summary, "findings": len(findings)})
 
 
-def _status_changed(release: Release, rows: list[ReleaseItem], *, by, source: str, reason: str) -> list:
-    """What status changes do beyond the items: drift, then sign-off, then the notices."""
+def _status_changed(release: Release, rows: list[ReleaseItem], *, by, source: str, reason: str,
+                    live: list) -> list:
+    """What status changes do beyond the items: drift, then sign-off (given the release's `live`
+    decisions, read under its lock), then the notices."""
     left = [row for row in rows if row.was_complete and not row.is_complete]
     if source in Source.SYSTEM and release.state == Release.State.APPROVED and left:
         signoff.release_mark_drifted(release, by=by, reason=", ".join(
             f"{row.key} is {row.get_status_display().lower()}" for row in left[:3]) + " after approval.")
     # Sign-off supersedes what the change voids and tells those who decided (announce.approvals_voided).
-    return signoff.on_items_changed(release.pk, rows, by=by,
+    return signoff.on_items_changed(release.pk, rows, by=by, locked=(release, live),
                                     reason=reason if source in (Source.WAIVER, Source.EXPIRY) else "")
 
 

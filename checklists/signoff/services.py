@@ -499,15 +499,17 @@ def _voided(items, live: list[Approval], release: Release) -> tuple[list[Approva
     return [a for a in live if any(_covers(a.requirement, item, parents) for item in items)], False
 
 
-def _live_decisions(release_id: int) -> list[Approval]:
+def live_decisions(release_id: int) -> list[Approval]:
+    """The release's decisions not superseded; read them after locking the release row, so that no
+    sign-off step adds one before the transaction ends."""
     return list(Approval.objects.filter(release_id=release_id, superseded_at__isnull=True)
                 .select_related("requirement", "approver").prefetch_related("requirement__sections"))
 
 
-def approvals_voided_by(release: Release, items) -> list[Approval]:
-    """The live approvals that saving `items` as they stand (changed, not yet saved) would supersede.
-    For the warning before a change saves. Costs 2-3 queries."""
-    live = [a for a in _live_decisions(release.pk) if a.decision == Approval.Decision.APPROVED]
+def approvals_voided_by(release: Release, items, live: list[Approval]) -> list[Approval]:
+    """The live approvals (of `live`, from live_decisions) that saving `items` as they stand (changed,
+    not yet saved) would supersede. For the warning before a change saves. Costs 0-1 queries."""
+    live = [a for a in live if a.decision == Approval.Decision.APPROVED]
     if not live:
         return []
     return _voided(items, live, release)[0]
@@ -525,19 +527,24 @@ def release_mark_drifted(release: Release, *, by, reason: str) -> None:
     announce.release_drifted(release=release, reason=reason, key=release.updated_at.strftime("%Y%m%dT%H%M%S.%f"))
 
 
-def on_items_changed(release_id: int, items: list, *, by, reason: str = "") -> list[Approval]:
+def on_items_changed(release_id: int, items: list, *, by, reason: str = "",
+                     locked: tuple[Release, list[Approval]] | None = None) -> list[Approval]:
     """Called by the item entry point (and evidence) for every change to what an approval vouches
-    for, inside its transaction. Returns the decisions it superseded.
+    for, inside its transaction. Returns the decisions it superseded. `locked` is the release row and
+    its live decisions as a caller that holds the row's lock read them (the item entry point does, so
+    that they are not read again while it holds the audit chain's lock).
 
     Supersedes the live decisions whose scope covers one of the items (they vouched for a state that
     no longer exists) and takes a release in sign-off back: to in progress when a required item is no
     longer complete, else to awaiting sign-off (or rejected while a rejection outside the items' scope
-    stands). Costs 2 queries when the release has no live decision and is not in sign-off, and does not
-    grow with the number of items.
+    stands). Costs 2 queries (none with `locked`) when the release has no live decision and is not in
+    sign-off, and does not grow with the number of items.
     """
-    # The release row first: decisions are read only once no sign-off step can add one meanwhile.
-    release = lock_release_for_item_change(release_id)
-    live = _live_decisions(release_id)
+    if locked is None:
+        # The release row first: decisions are read only once no sign-off step can add one meanwhile.
+        release = lock_release_for_item_change(release_id)
+        locked = release, live_decisions(release_id)
+    release, live = locked
     if not items or (not live and release.state not in SIGNOFF_STATES):
         return []
     who = by.get_username() if by is not None and by.is_authenticated else "system"

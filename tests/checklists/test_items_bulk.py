@@ -134,10 +134,10 @@ def test_query_count_does_not_grow_with_the_items(people, release, django_assert
     big = release_create(template_version=other.template_version, service="big", version="1", by=people["manager"])
     many = _bulk_queries(django_assert_max_num_queries, big, people, 40)
     # The read of the items, the assignee check, then the entry point: its savepoint and release, the
-    # locking read of the items, the release lock, one UPDATE (every item changes the same fields), the
-    # audit events (savepoint, chain lock, last hash, one INSERT, release), the sign-off check (release
-    # lock, live decisions): 15 whatever the number of items.
-    assert few == 15 and many == 15
+    # locking read of the items, the release lock, the live decisions (read once, before the audit
+    # events), one UPDATE (every item changes the same fields), the audit events (chain lock, last
+    # hash, one INSERT): 12 whatever the number of items.
+    assert few == 12 and many == 12
 
 
 def test_bulk_change_supersedes_approvals_in_scope(people, release):
