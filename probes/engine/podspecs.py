@@ -169,7 +169,9 @@ class Owners:
 
     def workload(self, pod: dict) -> str | None:
         """"namespace/Kind/name" of the Pod's workload, or None for a bare Pod."""
-        ns = namespace(pod)
+        # The Pod's metadata read here once, not by namespace() and labels(): this runs per Pod.
+        metadata = pod.get("metadata", {})
+        ns = metadata.get("namespace", "")
         owner = _controller(pod)
         if owner is None:
             return None
@@ -179,7 +181,7 @@ class Owners:
             if parent is not None:
                 return f"{ns}/{parent.get('kind')}/{parent.get('name')}"
             # Without the ReplicaSet, its name is "<deployment>-<pod-template-hash>".
-            template_hash = labels(pod).get("pod-template-hash")
+            template_hash = (metadata.get("labels") or {}).get("pod-template-hash")
             if template_hash and owner_name.endswith(f"-{template_hash}"):
                 return f"{ns}/Deployment/{owner_name[: -len(template_hash) - 1]}"
         if kind == "Job":
@@ -210,6 +212,13 @@ def containers(pod: PodSpec, *, init: bool = True) -> tuple[Container, ...]:
         else:  # the same Containers, without the init ones: made once for both views
             pod._containers[init] = tuple(c for c in containers(pod) if not c.init)
     return pod._containers[init]
+
+
+def pod_containers(snap: Snapshot, scope: AppScope) -> tuple[tuple[PodSpec, Container], ...]:
+    """Every container of `pod_specs` to judge, with its pod spec, in their order (shared: do not
+    change it). A dozen probes walk all of them: one flat sequence spares each a loop per spec."""
+    return snap.memo(("pod_containers", scope_key(scope)),
+                     lambda: tuple((pod, c) for pod in pod_specs(snap, scope) for c in containers(pod)))
 
 
 def _containers(pod: PodSpec) -> list[Container]:
