@@ -356,3 +356,25 @@ def test_owners_read_from_the_pod_s_metadata_once_are_the_plain_reading(seed):
     odd[1]["metadata"].update(labels={"pod-template-hash": "abc"}, ownerReferences=[{"kind": "ReplicaSet", "name": "web-abc"}])
     pods = snap.of(POD) + odd
     assert pods and [owners.workload(p) for p in pods] == [_plain_workload(owners, p) for p in pods]
+
+
+OOM_STATUSES = [
+    {"name": "a"}, {"name": "b", "state": {}}, {"name": "c", "state": None, "lastState": {}},
+    {"name": "d", "state": {"running": {}}}, {"name": "e", "lastState": {"terminated": {"reason": "OOMKilled"}}},
+    {"name": "f", "state": {"terminated": {"reason": "OOMKilled"}}, "lastState": {"terminated": {"reason": "OOMKilled"}}},
+    {"name": "g", "state": "", "lastState": {"terminated": {"reason": "Error"}}}, {"name": "h", "state": 0, "lastState": []},
+    "odd", {"name": "i", "state": {"terminated": "OOMKilled"}},
+]
+
+
+def test_container_statuses_passed_over_for_oom_kills_are_those_without_one():
+    pods = []
+    for i, status in enumerate(OOM_STATUSES):
+        made = obj("v1", "Pod", f"p{i}", "shop")
+        made["status"] = {"containerStatuses": [status]}
+        pods.append(made)
+    # The plain reading: every state of every status, as dig finds its reason.
+    plain = [f"status.containerStatuses[{s['name']}].{state}.terminated.reason" for s in OOM_STATUSES if isinstance(s, dict)
+             for state in [next((st for st in ("state", "lastState") if dig(s, f"{st}.terminated.reason") == "OOMKilled"), None)] if state]
+    found = run("workloads.oom-kills", snapshot(namespace_obj("shop"), *pods, live=True)).findings
+    assert [f.field for f in found] == plain and len(plain) == 2
