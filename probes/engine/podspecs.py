@@ -124,7 +124,8 @@ def _pod_specs(snap: Snapshot, scope: AppScope) -> list[PodSpec]:
     seen_owners: set[str] = set()
     running = []
     for pod in sorted(in_scope(snap, scope, POD), key=name):
-        if dig(pod, "status.phase") in ("Succeeded", "Failed"):
+        status = pod.get("status")  # dig(pod, "status.phase") by hand: this runs for every Pod
+        if isinstance(status, dict) and status.get("phase") in ("Succeeded", "Failed"):
             continue
         owner = owners.workload(pod)
         if owner is not None:
@@ -172,7 +173,7 @@ class Owners:
         # The Pod's metadata read here once, not by namespace() and labels(): this runs per Pod.
         metadata = pod.get("metadata", {})
         ns = metadata.get("namespace", "")
-        owner = _controller(pod)
+        owner = _controller_of(metadata)
         if owner is None:
             return None
         kind, owner_name = owner.get("kind"), owner.get("name", "")
@@ -193,8 +194,13 @@ class Owners:
 
 
 def _controller(obj: dict) -> dict | None:
-    """The owner reference marked controller, else the first one (run once per Pod: a plain loop)."""
-    owners = obj.get("metadata", {}).get("ownerReferences") or []
+    """The owner reference marked controller, else the first one."""
+    return _controller_of(obj.get("metadata", {}))
+
+
+def _controller_of(metadata: dict) -> dict | None:
+    # Run once per Pod: a plain loop.
+    owners = metadata.get("ownerReferences") or []
     first = owners[0] if owners else None
     for owner in owners:
         if owner.get("controller"):

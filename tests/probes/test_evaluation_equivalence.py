@@ -378,3 +378,36 @@ def test_container_statuses_passed_over_for_oom_kills_are_those_without_one():
              for state in [next((st for st in ("state", "lastState") if dig(s, f"{st}.terminated.reason") == "OOMKilled"), None)] if state]
     found = run("workloads.oom-kills", snapshot(namespace_obj("shop"), *pods, live=True)).findings
     assert [f.field for f in found] == plain and len(plain) == 2
+
+
+POD_STATUSES = [None, "odd", [], {}, {"phase": "Running"}, {"phase": "Failed"}, {"phase": "Succeeded"},
+                {"phase": None}, {"containerStatuses": None}, {"containerStatuses": "odd"},
+                {"containerStatuses": [{"name": "app", "lastState": {"terminated": {"reason": "OOMKilled"}}}]}]
+
+
+def _pods_with_statuses():
+    pods = []
+    for i, status in enumerate(POD_STATUSES):
+        made = obj("v1", "Pod", f"p{i}", "shop", spec={"containers": [{"name": "app"}]})
+        if status is not None:
+            made["status"] = status
+        pods.append(made)
+    return pods
+
+
+def test_pods_passed_over_as_terminated_are_those_dig_finds_terminated():
+    pods = _pods_with_statuses()
+    snap = snapshot(namespace_obj("shop"), *pods, live=True)
+    judged = [spec.object for spec in pod_specs(snap, AppScope()) if spec.running]
+    plain = [f"shop/Pod/{p['metadata']['name']}" for p in pods if dig(p, "status.phase") not in ("Succeeded", "Failed")]
+    assert judged == sorted(plain) and len(plain) == len(pods) - 2
+
+
+def test_container_statuses_read_by_hand_are_those_dig_finds():
+    pods = _pods_with_statuses()
+    outcome = run("workloads.oom-kills", snapshot(namespace_obj("shop"), *pods, live=True))
+    # The plain reading: every status dig finds, and the first state whose reason is OOMKilled.
+    plain = [f"shop/Pod/{p['metadata']['name']} status.containerStatuses[{s.get('name')}].{state}.terminated.reason"
+             for p in pods for s in dig(p, "status.containerStatuses", []) or [] if isinstance(s, dict)
+             for state in [next((st for st in ("state", "lastState") if dig(s, f"{st}.terminated.reason") == "OOMKilled"), None)] if state]
+    assert [f"{f.object} {f.field}" for f in outcome.findings] == plain and len(plain) == 1

@@ -253,7 +253,10 @@ def oom_kills(snap: Snapshot, p: AppScope) -> Outcome:
     pods = in_scope(snap, p, POD)
     findings = []
     for pod in pods:
-        for status in dig(pod, "status.containerStatuses", []) or []:
+        # dig(pod, "status.containerStatuses", []) by hand: this runs for every Pod.
+        held = pod.get("status") if isinstance(pod, dict) else None
+        statuses = held.get("containerStatuses", []) if isinstance(held, dict) else []
+        for status in statuses or []:
             if not isinstance(status, dict):
                 continue  # no state to read: dig would find no reason
             if not (status.get("state") or status.get("lastState")):
