@@ -6,6 +6,7 @@ every object would find.
 """
 import copy
 import gc
+import re
 import weakref
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from probes.engine.evaluate import Binding, catalogue_bindings, evaluate
 from probes.engine.labels import LabelIndex, Requirement, SelectorIndex, matches, selector_requirements
 from probes.engine.manifests import load_manifests
 from probes.engine.objects import labels, namespace
-from probes.engine.podspecs import DEPLOYMENT, POD, pod_specs, workload_specs
+from probes.engine.podspecs import DEPLOYMENT, POD, _controller, pod_containers, pod_specs, workload_specs
 from probes.engine.scope import AppScope, in_scope
 
 HERE = Path(__file__).parent
@@ -302,3 +303,111 @@ def test_env_pairs_judged_once_per_run_give_each_workload_its_own_findings():
     together = run("security.no-inline-secrets", snapshot(*workloads)).findings
     alone = [f for w in workloads for f in run("security.no-inline-secrets", snapshot(w)).findings]
     assert together == alone and len(alone) == 4 + 4 + 5
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_the_flat_container_list_is_each_pod_spec_s_containers_in_order(seed):
+    snap = generated_snapshot(seed)
+    for scope in (AppScope(), AppScope(namespaces="env=prod")):
+        nested = [(pod, c) for pod in pod_specs(snap, scope) for c in containers(pod)]
+        assert list(pod_containers(snap, scope)) == nested
+
+
+def test_pinned_tags_judged_once_per_image_give_each_container_its_own_findings():
+    images = ["acme.azurecr.io/api", "acme.azurecr.io/api:latest", "acme.azurecr.io/api:1.4.2",
+              "acme.azurecr.io/api:main", "acme.azurecr.io/api@sha256:" + "a" * 64]
+    workloads = []
+    for i in range(3):
+        made = [container(f"c{j}", image) for j, image in enumerate(images[i:] + images[:i])]
+        workloads.append(deployment(f"api-{i}", spec=pod_spec(*made)))
+    for params in ({}, {"require_semver": False}):
+        together = run("images.pinned-tags", snapshot(*workloads), params).findings
+        alone = [f for w in workloads for f in run("images.pinned-tags", snapshot(w), params).findings]
+        assert together == alone and len(alone) == (9 if not params else 6)
+
+
+def _plain_workload(owners, pod):
+    """Owners.workload as first written, reading the Pod through namespace() and labels()."""
+    ns = namespace(pod)
+    owner = _controller(pod)
+    if owner is None:
+        return None
+    kind, owner_name = owner.get("kind"), owner.get("name", "")
+    if kind == "ReplicaSet":
+        parent = owners.replicasets.get((ns, owner_name))
+        if parent is not None:
+            return f"{ns}/{parent.get('kind')}/{parent.get('name')}"
+        template_hash = labels(pod).get("pod-template-hash")
+        if template_hash and owner_name.endswith(f"-{template_hash}"):
+            return f"{ns}/Deployment/{owner_name[: -len(template_hash) - 1]}"
+    if kind == "Job":
+        cronjob = re.sub(r"-\d+$", "", owner_name)
+        if (ns, cronjob) in owners.cronjobs:
+            return f"{ns}/CronJob/{cronjob}"
+    return f"{ns}/{kind}/{owner_name}"
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_owners_read_from_the_pod_s_metadata_once_are_the_plain_reading(seed):
+    snap = generated_snapshot(seed)
+    owners = exemptions.snapshot_owners(snap)
+    odd = [obj("v1", "Pod", "a", "shop"), obj("v1", "Pod", "b", None)]
+    odd[0]["metadata"].update(labels=None, ownerReferences=[{"kind": "ReplicaSet", "name": "web-abc"}])
+    odd[1]["metadata"].update(labels={"pod-template-hash": "abc"}, ownerReferences=[{"kind": "ReplicaSet", "name": "web-abc"}])
+    pods = snap.of(POD) + odd
+    assert pods and [owners.workload(p) for p in pods] == [_plain_workload(owners, p) for p in pods]
+
+
+OOM_STATUSES = [
+    {"name": "a"}, {"name": "b", "state": {}}, {"name": "c", "state": None, "lastState": {}},
+    {"name": "d", "state": {"running": {}}}, {"name": "e", "lastState": {"terminated": {"reason": "OOMKilled"}}},
+    {"name": "f", "state": {"terminated": {"reason": "OOMKilled"}}, "lastState": {"terminated": {"reason": "OOMKilled"}}},
+    {"name": "g", "state": "", "lastState": {"terminated": {"reason": "Error"}}}, {"name": "h", "state": 0, "lastState": []},
+    "odd", {"name": "i", "state": {"terminated": "OOMKilled"}},
+]
+
+
+def test_container_statuses_passed_over_for_oom_kills_are_those_without_one():
+    pods = []
+    for i, status in enumerate(OOM_STATUSES):
+        made = obj("v1", "Pod", f"p{i}", "shop")
+        made["status"] = {"containerStatuses": [status]}
+        pods.append(made)
+    # The plain reading: every state of every status, as dig finds its reason.
+    plain = [f"status.containerStatuses[{s['name']}].{state}.terminated.reason" for s in OOM_STATUSES if isinstance(s, dict)
+             for state in [next((st for st in ("state", "lastState") if dig(s, f"{st}.terminated.reason") == "OOMKilled"), None)] if state]
+    found = run("workloads.oom-kills", snapshot(namespace_obj("shop"), *pods, live=True)).findings
+    assert [f.field for f in found] == plain and len(plain) == 2
+
+
+POD_STATUSES = [None, "odd", [], {}, {"phase": "Running"}, {"phase": "Failed"}, {"phase": "Succeeded"},
+                {"phase": None}, {"containerStatuses": None}, {"containerStatuses": "odd"},
+                {"containerStatuses": [{"name": "app", "lastState": {"terminated": {"reason": "OOMKilled"}}}]}]
+
+
+def _pods_with_statuses():
+    pods = []
+    for i, status in enumerate(POD_STATUSES):
+        made = obj("v1", "Pod", f"p{i}", "shop", spec={"containers": [{"name": "app"}]})
+        if status is not None:
+            made["status"] = status
+        pods.append(made)
+    return pods
+
+
+def test_pods_passed_over_as_terminated_are_those_dig_finds_terminated():
+    pods = _pods_with_statuses()
+    snap = snapshot(namespace_obj("shop"), *pods, live=True)
+    judged = [spec.object for spec in pod_specs(snap, AppScope()) if spec.running]
+    plain = [f"shop/Pod/{p['metadata']['name']}" for p in pods if dig(p, "status.phase") not in ("Succeeded", "Failed")]
+    assert judged == sorted(plain) and len(plain) == len(pods) - 2
+
+
+def test_container_statuses_read_by_hand_are_those_dig_finds():
+    pods = _pods_with_statuses()
+    outcome = run("workloads.oom-kills", snapshot(namespace_obj("shop"), *pods, live=True))
+    # The plain reading: every status dig finds, and the first state whose reason is OOMKilled.
+    plain = [f"shop/Pod/{p['metadata']['name']} status.containerStatuses[{s.get('name')}].{state}.terminated.reason"
+             for p in pods for s in dig(p, "status.containerStatuses", []) or [] if isinstance(s, dict)
+             for state in [next((st for st in ("state", "lastState") if dig(s, f"{st}.terminated.reason") == "OOMKilled"), None)] if state]
+    assert [f"{f.object} {f.field}" for f in outcome.findings] == plain and len(plain) == 1

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from probes.engine.outcome import Finding, Outcome, judge, probe
 from probes.engine.imagerefs import in_registries, parse_image
 from probes.engine.objects import name, namespace
-from probes.engine.podspecs import CONTAINER_KINDS, containers, pod_specs, workload_specs
+from probes.engine.podspecs import CONTAINER_KINDS, containers, pod_containers, workload_specs
 from probes.engine.scope import AppScope
 from probes.engine.snapshot import Snapshot
 
@@ -43,15 +43,21 @@ class PinnedParams(AppScope):
 def pinned_tags(snap: Snapshot, p: PinnedParams) -> Outcome:
     """Every container image names a semantic-version tag (v1.2.3, 1.2) or a digest; no `latest`,
     no missing tag (which means `latest`)."""
-    findings, judged = [], 0
-    for pod in pod_specs(snap, p):
-        for c in containers(pod):
-            judged += 1
-            image = parse_image(c.spec.get("image", ""))
-            problem = _tag_problem(image, p.require_semver)
-            if problem:
-                findings.append(Finding(pod.object, c.field("image"), f"container {c.name} image {c.spec.get('image')!r} {problem}"))
-    return judge(findings, judged, "containers")
+    judged = pod_containers(snap, p)
+    # The same few images recur in every pod spec: each is judged once per run.
+    problems: dict[str, str] = {}
+    findings = []
+    for pod, c in judged:
+        text = c.spec.get("image", "")
+        if type(text) is not str:
+            problem = _tag_problem(parse_image(text), p.require_semver)
+        elif text in problems:
+            problem = problems[text]
+        else:
+            problem = problems[text] = _tag_problem(parse_image(text), p.require_semver)
+        if problem:
+            findings.append(Finding(pod.object, c.field("image"), f"container {c.name} image {c.spec.get('image')!r} {problem}"))
+    return judge(findings, len(judged), "containers")
 
 
 def _tag_problem(image, require_semver: bool) -> str:

@@ -9,7 +9,7 @@ import json
 from probes.engine.outcome import Finding, Outcome, judge, probe
 from probes.engine.catalogue.common import HPA, hpa_targets
 from probes.engine.labels import LabelIndex, Requirement, selector_requirements, selects
-from probes.engine.objects import annotations, dig, labels, name, namespace
+from probes.engine.objects import annotations, dig, name, namespace
 from probes.engine.podspecs import POD, STATEFULSET, WORKLOADS, workload_specs
 from probes.engine.scope import AppScope, app_namespaces, in_scope, namespaces_of
 from probes.engine.snapshot import Snapshot
@@ -32,7 +32,7 @@ def _pod_labels(snap: Snapshot, p: AppScope) -> dict[str, LabelIndex]:
         found.setdefault((spec.namespace, _alike(spec.labels)), (spec.namespace, spec.labels))
     for pod, ns in zip(snap.of(POD), namespaces_of(snap, POD)):
         if ns in chosen:
-            pod_labels = labels(pod)
+            pod_labels = pod.get("metadata", {}).get("labels") or {}  # labels(pod), without a call per Pod
             found.setdefault((ns, _alike(pod_labels)), (ns, pod_labels))
     distinct: dict[str, list] = {}
     for ns, pod_labels in found.values():

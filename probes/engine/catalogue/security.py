@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from probes.engine.outcome import Finding, Outcome, judge, probe
 from probes.engine.objects import labels, name, namespace
-from probes.engine.podspecs import CONTAINER_KINDS, Container, containers, pod_specs
+from probes.engine.podspecs import CONTAINER_KINDS, Container, pod_containers
 from probes.engine.podspecs import namespaces_with_pods
 from probes.engine.scope import AppScope, in_scope
 from probes.engine.snapshot import Snapshot
@@ -46,12 +46,8 @@ def _hardening_findings(c: Container, allowed_caps: list[str]) -> list[Finding]:
 
 
 def _judge_containers(snap: Snapshot, p: AppScope, check) -> Outcome:
-    findings, judged = [], 0
-    for pod in pod_specs(snap, p):
-        for c in containers(pod):
-            judged += 1
-            findings += check(c)
-    return judge(findings, judged, "containers")
+    judged = pod_containers(snap, p)
+    return judge([f for _, c in judged for f in check(c)], len(judged), "containers")
 
 
 @probe(
@@ -96,12 +92,12 @@ def read_only_root_fs(snap: Snapshot, p: AppScope) -> Outcome:
     """Every container sets securityContext.readOnlyRootFilesystem: true (mount an emptyDir where it
     must write). "Where possible" is what exemptions are for."""
 
-    def check(c: Container) -> list[Finding]:
-        if (c.spec.get("securityContext") or {}).get("readOnlyRootFilesystem") is True:
-            return []
-        return [Finding(c.object, c.field("securityContext.readOnlyRootFilesystem"), f"container {c.name} can write its root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space")]
-
-    return _judge_containers(snap, p, check)
+    judged = pod_containers(snap, p)
+    # A filter, not a check per container: nearly every container passes.
+    writable = [c for _, c in judged if (c.spec.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True]
+    findings = [Finding(c.object, c.field("securityContext.readOnlyRootFilesystem"), f"container {c.name} can write its root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space")
+                for c in writable]
+    return judge(findings, len(judged), "containers")
 
 
 @dataclass(frozen=True)
@@ -211,25 +207,24 @@ def no_inline_secrets(snap: Snapshot, p: InlineSecretParams) -> Outcome:
     # The same variables (LOG_LEVEL=info) recur in every workload: each pair is judged once per run.
     judged_pairs: dict[tuple[str, str], str] = {}
     findings, judged = [], 0
-    for pod in pod_specs(snap, p):
-        for c in containers(pod):
-            judged += 1
-            for env in c.spec.get("env") or []:
-                value = env.get("value")
-                if value in (None, ""):
-                    continue
-                env_name, value = env.get("name", ""), str(value)
-                if type(env_name) is str:
-                    pair = (env_name, value)
-                    if pair not in judged_pairs:
-                        judged_pairs[pair] = holds(env_name, value)
-                    held = judged_pairs[pair]
-                else:
-                    held = holds(env_name, value)
-                if not held:
-                    continue
-                findings.append(Finding(pod.object, c.field(f"env[{env.get('name')}].value"),
-                                        f"container {c.name} env {env.get('name')} {held}; move it to a Secret and use valueFrom.secretKeyRef"))
+    for pod, c in pod_containers(snap, p):
+        judged += 1
+        for env in c.spec.get("env") or []:
+            value = env.get("value")
+            if value in (None, ""):
+                continue
+            env_name, value = env.get("name", ""), str(value)
+            if type(env_name) is str:
+                pair = (env_name, value)
+                if pair not in judged_pairs:
+                    judged_pairs[pair] = holds(env_name, value)
+                held = judged_pairs[pair]
+            else:
+                held = holds(env_name, value)
+            if not held:
+                continue
+            findings.append(Finding(pod.object, c.field(f"env[{env.get('name')}].value"),
+                                    f"container {c.name} env {env.get('name')} {held}; move it to a Secret and use valueFrom.secretKeyRef"))
     if p.check_configmaps:
         for cm in in_scope(snap, p, CONFIGMAP):
             judged += 1

@@ -53,6 +53,7 @@ def replicas(snap: Snapshot, p: ReplicaParams) -> Outcome:
 
 
 RESOURCES = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
+_NOTHING = frozenset()  # what a LimitRange fills in of a kind it does not name; made once, not per lookup
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def resources(snap: Snapshot, p: ResourceParams) -> Outcome:
             res = c.spec.get("resources") or {}
             for wanted, parts in required:
                 kind, resource = parts
-                present = resource in (res.get(kind) or {}) or resource in filled.get(kind, set())
+                present = resource in (res.get(kind) or {}) or resource in filled.get(kind, _NOTHING)
                 if kind == "requests" and resource in (res.get("limits") or {}):
                     present = True
                 if not present:
@@ -208,6 +209,7 @@ def pod_spread(snap: Snapshot, p: SpreadParams) -> Outcome:
     """Each multi-replica Deployment or StatefulSet has a pod anti-affinity term or a topology spread
     constraint over one of `topology_keys` whose label selector matches its own pods."""
     hpas = hpa_targets(snap)
+    keys = " or ".join(p.topology_keys)
     findings, judged = [], 0
     for w in workload_specs(snap, p, kinds=SERVICES):
         if effective_replicas(w.object, w.obj, hpas) < 2:
@@ -219,7 +221,7 @@ def pod_spread(snap: Snapshot, p: SpreadParams) -> Outcome:
                 Finding(
                     w.object,
                     f"{w.path}.affinity.podAntiAffinity",
-                    f"replicas may land on the same node; add podAntiAffinity or topologySpreadConstraints on {' or '.join(p.topology_keys)} selecting the pod labels {w.labels}",
+                    f"replicas may land on the same node; add podAntiAffinity or topologySpreadConstraints on {keys} selecting the pod labels {w.labels}",
                 )
             )
     return judge(findings, judged, "multi-replica services")
@@ -251,9 +253,14 @@ def oom_kills(snap: Snapshot, p: AppScope) -> Outcome:
     pods = in_scope(snap, p, POD)
     findings = []
     for pod in pods:
-        for status in dig(pod, "status.containerStatuses", []) or []:
+        # dig(pod, "status.containerStatuses", []) by hand: this runs for every Pod.
+        held = pod.get("status") if isinstance(pod, dict) else None
+        statuses = held.get("containerStatuses", []) if isinstance(held, dict) else []
+        for status in statuses or []:
             if not isinstance(status, dict):
                 continue  # no state to read: dig would find no reason
+            if not (status.get("state") or status.get("lastState")):
+                continue  # neither state says anything (most containers): no reason to read
             for state in ("state", "lastState"):
                 if _terminated_reason(status.get(state)) == "OOMKilled":
                     findings.append(
