@@ -159,8 +159,8 @@ def items_change(*, items: list[ReleaseItem], changes: dict, by, versions: dict[
     not applicable needs `reason`, or a waiver by the template's policy); approvals the change would
     void refused unless `confirm_void`; the rows written; one audit event per item; then drift,
     sign-off and the notices. Costs a fixed number of queries whatever the number of items (the
-    locking reads, one UPDATE per distinct set of changed fields, one INSERT of the audit events, the
-    sign-off check), plus a few per override.
+    locking reads, the live decisions, one UPDATE per distinct set of changed fields, one INSERT of the
+    audit events), plus a few per override.
     """
     unknown = set(changes) - _ALLOWED[source]
     if unknown:
