@@ -32,9 +32,12 @@ def _evidence_added(evidence: Evidence, *, item: ReleaseItem, by, via: str = "")
              "url": evidence.url}
     if via:
         after["via"] = via
-    signoff.lock_release_for_item_change(item.release_id)  # the lock order: release row before the audit lock
+    # The lock order: the release row before the audit lock; sign-off's reads before the audit event,
+    # as in items_change, since the chain's lock is held from the event to COMMIT.
+    release = signoff.lock_release_for_item_change(item.release_id)
+    locked = release, signoff.live_decisions(release.pk)
     record("checklists.evidence.added", actor=by, obj=item, release=item.release, after=after)
-    signoff.on_items_changed(item.release_id, [item], by=by)
+    signoff.on_items_changed(item.release_id, [item], by=by, locked=locked)
     return evidence
 
 

@@ -531,8 +531,8 @@ def on_items_changed(release_id: int, items: list, *, by, reason: str = "",
                      locked: tuple[Release, list[Approval]] | None = None) -> list[Approval]:
     """Called by the item entry point (and evidence) for every change to what an approval vouches
     for, inside its transaction. Returns the decisions it superseded. `locked` is the release row and
-    its live decisions as a caller that holds the row's lock read them (the item entry point does, so
-    that they are not read again while it holds the audit chain's lock).
+    its live decisions as a caller that holds the row's lock read them before its audit event (the
+    item entry point and evidence do, so that they are not read while the audit chain's lock is held).
 
     Supersedes the live decisions whose scope covers one of the items (they vouched for a state that
     no longer exists) and takes a release in sign-off back: to in progress when a required item is no
