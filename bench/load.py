@@ -16,7 +16,8 @@ loopback port. Three phases, each stopping by itself after --seconds:
    would see it.
 
 Prints per-endpoint counts, p50/p95/p99 and errors, the throughput of each phase and the mix's
-ratio to `/healthz`, then the lost-write check: every acknowledged status change (HTTP 200) and
+ratio to `/healthz`, the web server's CPU time per request in each phase (its master and workers:
+on a machine shared with other work this moves far less between runs than throughput does), then the lost-write check: every acknowledged status change (HTTP 200) and
 comment has its audit event, no unacknowledged one has, and each item ends in the status of its
 last acknowledged change.
 """
@@ -282,9 +283,32 @@ async def run_phase(base_url: str, sessions, targets, *, seconds: float, think: 
     return recorder, elapsed, sum(len(v) for v in recorder.latency.values())
 
 
-def report(title: str, recorder: Recorder, elapsed: float, requests: int) -> float:
+def server_cpu(child: subprocess.Popen) -> float:
+    """CPU seconds (user and system) the web server has used so far: its master and every worker."""
+    import psutil
+
+    total = 0.0
+    master = psutil.Process(child.pid)
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measured(child: subprocess.Popen, phase) -> tuple:
+    """Run the phase; returns (recorder, elapsed, requests, server CPU seconds spent on it)."""
+    before = server_cpu(child)
+    recorder, elapsed, requests = asyncio.run(phase)
+    return recorder, elapsed, requests, server_cpu(child) - before
+
+
+def report(title: str, recorder: Recorder, elapsed: float, requests: int, cpu: float) -> float:
     throughput = requests / elapsed
-    print(f"\n{title}: {requests} requests in {elapsed:.1f} s = {throughput:.1f} requests/s")
+    print(f"\n{title}: {requests} requests in {elapsed:.1f} s = {throughput:.1f} requests/s; "
+          f"web server CPU {cpu / max(requests, 1) * 1000:.2f} ms per request ({cpu / elapsed:.2f} cores busy)")
     print(f"  {'endpoint':<16} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for endpoint, values in sorted(recorder.latency.items()):
         ordered = sorted(values)
@@ -373,13 +397,13 @@ def main() -> int:
     try:
         wait_until_up(port, child)
         base_url = f"http://127.0.0.1:{port}"
-        floor_rps = report("/healthz alone, closed loop", *asyncio.run(
-            run_phase(base_url, sessions, targets, seconds=args.seconds, think=0, mix=False, seed=1)))
-        mix_result = asyncio.run(run_phase(base_url, sessions, targets, seconds=args.seconds, think=0, mix=True,
-                                           seed=2))
+        floor_rps = report("/healthz alone, closed loop", *measured(child, run_phase(
+            base_url, sessions, targets, seconds=args.seconds, think=0, mix=False, seed=1)))
+        mix_result = measured(child, run_phase(base_url, sessions, targets, seconds=args.seconds, think=0,
+                                               mix=True, seed=2))
         mix_rps = report("the mix, closed loop", *mix_result)
-        think_result = asyncio.run(run_phase(base_url, sessions, targets, seconds=args.seconds, think=1.0,
-                                             mix=True, seed=3))
+        think_result = measured(child, run_phase(base_url, sessions, targets, seconds=args.seconds, think=1.0,
+                                                 mix=True, seed=3))
         report("the mix, 1 s think time", *think_result)
         worst = max((sorted(v)[min(len(v) - 1, int(0.95 * len(v)))] for v in think_result[0].latency.values()),
                     default=0)
