@@ -2,6 +2,8 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from checklists.models import ReleaseItem, Role, Team, TemplateVersion
 from checklists.services.items import KEEP, SETTABLE_STATUSES
@@ -9,6 +11,32 @@ from checklists.services.items import KEEP, SETTABLE_STATUSES
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+class QuickSelect(forms.Select):
+    """forms.Select drawn in Python, the same HTML as Django's templates draw it. Those render an
+    included template for each option and each option's attributes: an item page's assignee list
+    (everyone the viewer may assign) cost more than the rest of its form."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        context = self.get_context(name, value, attrs)["widget"]
+        html = [f'<select name="{conditional_escape(context["name"])}"{_attrs(context["attrs"])}>']
+        for group_name, options, _ in context["optgroups"]:
+            if group_name:
+                html.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            html.extend(f'\n  <option value="{conditional_escape("%s" % (option["value"],))}"{_attrs(option["attrs"])}>'
+                        f'{conditional_escape(option["label"])}</option>\n' for option in options)
+            if group_name:
+                html.append("\n  </optgroup>")
+        html.append("\n</select>")
+        return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
+
+
+def _attrs(attrs: dict) -> str:
+    """django/forms/widgets/attrs.html: False leaves an attribute out, True writes its name alone."""
+    return "".join(f" {conditional_escape(name)}" if value is True else
+                   f' {conditional_escape(name)}="{conditional_escape("%s" % (value,))}"'
+                   for name, value in attrs.items() if value is not False)
 
 
 class ListedChoiceIterator(forms.models.ModelChoiceIterator):
@@ -25,6 +53,7 @@ class ListedChoiceIterator(forms.models.ModelChoiceIterator):
 
 class ListedModelChoiceField(forms.ModelChoiceField):
     iterator = ListedChoiceIterator
+    widget = QuickSelect
 
 
 class ReleaseCreateForm(forms.Form):
@@ -59,7 +88,7 @@ class ItemUpdateForm(forms.Form):
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     # A CharField validated below, so that "waived" gets its own explanation.
-    status = forms.CharField(required=False, widget=forms.Select(choices=[(s.value, s.label) for s in SETTABLE_STATUSES]))
+    status = forms.CharField(required=False, widget=QuickSelect(choices=[(s.value, s.label) for s in SETTABLE_STATUSES]))
     owner_team = ListedModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="— no team —",
                                         label="Owner team")
     assignee = ListedModelChoiceField(queryset=get_user_model().objects.filter(is_active=True), required=False,
@@ -102,9 +131,9 @@ class ItemUpdateForm(forms.Form):
 class BulkFieldsForm(forms.Form):
     """The fields a bulk change may set; blank keeps each item's own value."""
 
-    status = forms.ChoiceField(required=False)
-    owner_team = forms.ChoiceField(required=False, label="Owner team")
-    assignee = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, widget=QuickSelect)
+    owner_team = forms.ChoiceField(required=False, label="Owner team", widget=QuickSelect)
+    assignee = forms.ChoiceField(required=False, widget=QuickSelect)
     due_date = forms.DateField(required=False, widget=DateInput, label="Due date")
     clear_due_date = forms.BooleanField(required=False, label="Remove the due date")
     reason = forms.CharField(required=False, max_length=2000, widget=forms.TextInput,
