@@ -16,10 +16,10 @@ loopback port. Three phases, each stopping by itself after --seconds:
    would see it.
 
 Prints per-endpoint counts, p50/p95/p99 and errors, the throughput of each phase and the mix's
-ratio to `/healthz`, the web server's CPU time per request in each phase (its master and workers:
-on a machine shared with other work this moves far less between runs than throughput does), then the lost-write check: every acknowledged status change (HTTP 200) and
-comment has its audit event, no unacknowledged one has, and each item ends in the status of its
-last acknowledged change.
+ratio to `/healthz`, the web server's CPU time per request in each phase (its master and workers;
+on a machine shared with other work it moves less between runs than throughput does), then the
+lost-write check: every acknowledged status change (HTTP 200) and comment has its audit event, no
+unacknowledged one has, and each item ends in the status of its last acknowledged change.
 """
 import argparse
 import asyncio
