@@ -310,6 +310,31 @@ def release_changes(user, release_pk: int, since: int):
 # The item page.
 
 
+@dataclass
+class Latest:
+    """The newest rows of one of an item's lists (evidence, comments, history), oldest first as the
+    page reads them, and how many the list holds in all."""
+
+    rows: list
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+def latest(rows: QuerySet, limit: int | None) -> Latest:
+    """The newest `limit` of `rows` (a queryset ordered oldest first; None: all of them). One query,
+    and a count only when there are more: an item a probe has judged for months must not draw every
+    verdict it ever attached to show the page."""
+    if limit is None:
+        everything = list(rows)
+        return Latest(everything, len(everything))
+    newest = list(rows.reverse()[:limit + 1])
+    total = len(newest) if len(newest) <= limit else rows.count()
+    return Latest(newest[:limit][::-1], total)
+
+
 def item_history(item: ReleaseItem) -> QuerySet:
     """Audit events about the item and its waivers, oldest first."""
     waiver_ids = [str(pk) for pk in Waiver.objects.filter(item=item).values_list("pk", flat=True)]

@@ -65,16 +65,26 @@ def item_detail(request, release_pk, pk):
     return render(request, "checklists/item_detail.html", _detail_context(request, item))
 
 
+# Each of the item page's lists (evidence, comments, history) shows its newest rows; `?all=<list>`
+# shows the whole of one. The report and the exports always hold everything.
+ITEM_PAGE_LATEST = 50
+
+
 def _detail_context(request, item, **extra):
     user = request.user
+    everything = request.GET.get("all")
+
+    def latest(name, rows):
+        return selectors.latest(rows, None if everything == name else ITEM_PAGE_LATEST)
+
     return {
         "item": item, "release": item.release, "today": timezone.localdate(),
         "can_comment": permissions.can_comment_on_item(user, item),
         "can_set_params": bool(item.probe_id) and permissions.can_manage_release(user, item.release),
-        "evidence": item.evidence.select_related("created_by", "carried_from__created_by",
-                                                 "carried_from__item__release").order_by("created_at"),
-        "comments": item.comments.select_related("author").order_by("created_at"),
-        "history": selectors.item_history(item),
+        "evidence": latest("evidence", item.evidence.select_related(
+            "created_by", "carried_from__created_by", "carried_from__item__release").order_by("created_at", "pk")),
+        "comments": latest("comments", item.comments.select_related("author").order_by("created_at", "pk")),
+        "history": latest("history", selectors.item_history(item)),
         "waivers": item.waivers.select_related("requested_by", "decided_by"),
         "update_form": _update_form(user, item) if item.can_change else None,
         "evidence_form": extra.pop("evidence_form", None) or EvidenceForm(),
