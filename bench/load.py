@@ -1,12 +1,13 @@
 """Load test: 50 logged-in clients against the web server as `make run` starts it, on loopback.
 
-    python -m readiness.stack exec -- python bench/load.py [--clients 50] [--seconds 20] [--releases 200]
+    python -m readiness.stack exec -- python bench/load.py [--clients 50] [--seconds 20] [--releases 200] [--fresh]
 
 Runs against its own database, `readiness_bench_load` on the server DATABASE_URL names (created and
-migrated if missing; the releases are kept for the next run), and starts gunicorn with the settings
-`make run` gives it (readiness.wsgi and readiness/gunicorn_conf.py, which sizes workers and threads
-for the machine unless WEB_CONCURRENCY, WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free
-loopback port. Three phases, each stopping by itself after --seconds:
+migrated if missing; the releases are kept for the next run, and so are the comments and audit events
+each run adds to the open ones: `--fresh` builds the database again, for figures comparable with
+another day's). Starts gunicorn with the settings `make run` gives it (readiness.wsgi and
+readiness/gunicorn_conf.py, which sizes workers and threads for the machine unless WEB_CONCURRENCY,
+WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free loopback port. Three phases, each stopping by itself after --seconds:
 
 1. `/healthz` alone, the clients in a closed loop: the server's floor.
 2. The mix, closed loop: 60% page reads (release page 50%, dashboard 20%, item page 20%, my items
@@ -360,11 +361,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--releases", type=int, default=200)
+    parser.add_argument("--fresh", action="store_true",
+                        help="drop the database and build it again: every run adds comments and audit events "
+                             "to the same open releases, so runs are comparable only within one window without it")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         sys.exit("DATABASE_URL is not set: run through `python -m readiness.stack exec -- python bench/load.py`.")
     name = bench_name(BENCH_DB)
-    use_database(BENCH_DB)
+    use_database(BENCH_DB, fresh=args.fresh)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readiness.settings")
     import django
 
@@ -384,10 +388,13 @@ def main() -> int:
         # Fresh rows, stale statistics: without this the planner may misjudge the first runs (and
         # compile queries with its JIT, tens of milliseconds each).
         db.execute("ANALYZE")
-    from checklists.models import AuditEvent, Release, ReleaseItem
+    from checklists.models import AuditEvent, Comment, Release, ReleaseItem
 
     since_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    open_ones = Release.objects.filter(pk__in=targets)
     print(f"database {name}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items; "
+          f"the open ones hold {Comment.objects.filter(item__release__in=open_ones).count()} comments and "
+          f"{AuditEvent.objects.filter(release__in=open_ones).count()} audit events from earlier runs; "
           f"{args.clients} clients on {len(targets)} open releases; {os.cpu_count()} CPUs; "
           f"web server {web_sizing()}")
     connections.close_all()
