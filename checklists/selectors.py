@@ -8,7 +8,7 @@ import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db.models import BigIntegerField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -310,34 +310,43 @@ def release_changes(user, release_pk: int, since: int):
 # The item page.
 
 
-@dataclass
 class Latest:
-    """The newest rows of one of an item's lists (evidence, comments, history), oldest first as the
-    page reads them, and how many the list holds in all."""
+    """The newest `limit` rows of one of an item's lists (evidence, comments, history; None: all of
+    them), oldest first as the page reads them, and how many the list holds in all.
 
-    rows: list
-    total: int
+    Read when a template first asks, like the queryset it wraps: a part of the item page that does
+    not show the list reads nothing. One query, and a count only when there are more rows than shown:
+    an item a probe has judged for months must not draw every verdict it ever attached."""
+
+    def __init__(self, rows: QuerySet, limit: int | None):
+        self._rows, self._limit = rows, limit  # `rows` ordered oldest first
+
+    @cached_property
+    def _read(self) -> tuple[list, int]:
+        if self._limit is None:
+            everything = list(self._rows)
+            return everything, len(everything)
+        newest = list(self._rows.reverse()[:self._limit + 1])
+        total = len(newest) if len(newest) <= self._limit else self._rows.count()
+        return newest[:self._limit][::-1], total
+
+    @property
+    def rows(self) -> list:
+        return self._read[0]
+
+    @property
+    def total(self) -> int:
+        return self._read[1]
 
     @property
     def hidden(self) -> int:
         return self.total - len(self.rows)
 
 
-def latest(rows: QuerySet, limit: int | None) -> Latest:
-    """The newest `limit` of `rows` (a queryset ordered oldest first; None: all of them). One query,
-    and a count only when there are more: an item a probe has judged for months must not draw every
-    verdict it ever attached to show the page."""
-    if limit is None:
-        everything = list(rows)
-        return Latest(everything, len(everything))
-    newest = list(rows.reverse()[:limit + 1])
-    total = len(newest) if len(newest) <= limit else rows.count()
-    return Latest(newest[:limit][::-1], total)
-
-
 def item_history(item: ReleaseItem) -> QuerySet:
-    """Audit events about the item and its waivers, oldest first."""
-    waiver_ids = [str(pk) for pk in Waiver.objects.filter(item=item).values_list("pk", flat=True)]
+    """Audit events about the item and its waivers, oldest first. Lazy, like any queryset: the
+    waivers are a subquery, so a part of the item page that does not show the history reads nothing."""
+    waiver_ids = Waiver.objects.filter(item=item).values(as_text=Cast("pk", CharField()))
     return AuditEvent.objects.filter(
         Q(object_type="releaseitem", object_id=str(item.pk)) | Q(object_type="waiver", object_id__in=waiver_ids)
     ).order_by("id")

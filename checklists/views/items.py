@@ -75,7 +75,7 @@ def _detail_context(request, item, **extra):
     everything = request.GET.get("all")
 
     def latest(name, rows):
-        return selectors.latest(rows, None if everything == name else ITEM_PAGE_LATEST)
+        return selectors.Latest(rows, None if everything == name else ITEM_PAGE_LATEST)
 
     return {
         "item": item, "release": item.release, "today": timezone.localdate(),

@@ -84,3 +84,32 @@ def test_a_short_list_is_drawn_whole_without_a_note(client, people, release):
     client.force_login(people["engineer"])
     page = _page(client, item)
     assert "Comments (1)" in page and "only one" in page and "are shown" not in page
+
+
+def test_the_history_names_the_items_waivers_and_only_the_history_reads_them(client, people, release,
+                                                                           django_assert_num_queries):
+    import datetime
+
+    from django.utils import timezone
+
+    from checklists.signoff import waivers
+
+    item = _item(release)
+    waiver = waivers.waiver_request(item=item, by=people["engineer"], justification="later",
+                                    expires_on=timezone.localdate() + datetime.timedelta(days=3))
+    waivers.waiver_decide(waiver=waiver, by=people["approver"], grant=True)
+    other = release.items.exclude(pk=item.pk).filter(owner_team__slug="platform").first()
+    waivers.waiver_request(item=other, by=people["engineer"], justification="another item's",
+                           expires_on=timezone.localdate() + datetime.timedelta(days=3))
+    client.force_login(people["engineer"])
+    history = _page(client, item).split('id="history"')[1]
+    assert history.count("waiver.") == 2  # requested and granted, not the other item's request
+    # The comment form's answer draws the comments alone: the history (and its waivers) are not read.
+    url = reverse("comment-create", args=[item.release_id, item.pk])
+    client.post(url, {"body": "warm"}, HTTP_HX_REQUEST="true")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, {"body": "the word"}, HTTP_HX_REQUEST="true").status_code == 200
+    assert not [q for q in queries.captured_queries if "checklists_waiver" in q["sql"]]
