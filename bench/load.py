@@ -394,7 +394,7 @@ def main() -> int:
     open_ones = Release.objects.filter(pk__in=targets)
     print(f"database {name}: {Release.objects.count()} releases, {ReleaseItem.objects.count()} items; "
           f"the open ones hold {Comment.objects.filter(item__release__in=open_ones).count()} comments and "
-          f"{AuditEvent.objects.filter(release__in=open_ones).count()} audit events from earlier runs; "
+          f"{AuditEvent.objects.filter(release__in=open_ones).count()} audit events before this run; "
           f"{args.clients} clients on {len(targets)} open releases; {os.cpu_count()} CPUs; "
           f"web server {web_sizing()}")
     connections.close_all()
