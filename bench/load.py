@@ -7,7 +7,8 @@ migrated if missing; the releases are kept for the next run, and so are the comm
 each run adds to the open ones: `--fresh` builds the database again, for figures comparable with
 another day's). Starts gunicorn with the settings `make run` gives it (readiness.wsgi and
 readiness/gunicorn_conf.py, which sizes workers and threads for the machine unless WEB_CONCURRENCY,
-WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free loopback port. Three phases, each stopping by itself after --seconds:
+WEB_THREADS or WEB_WORKER_CLASS say otherwise) on a free loopback port. Three phases, each stopping
+by itself after --seconds:
 
 1. `/healthz` alone, the clients in a closed loop: the server's floor.
 2. The mix, closed loop: 60% page reads (release page 50%, dashboard 20%, item page 20%, my items

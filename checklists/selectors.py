@@ -8,7 +8,8 @@ import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db.models import BigIntegerField, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (BigIntegerField, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet,
+                              Subquery, Value)
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 

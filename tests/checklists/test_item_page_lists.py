@@ -1,14 +1,19 @@
 """The item page shows the newest rows of its evidence, comments and history, and says how many it
 left out; `?all=<list>` shows the whole list. An item judged by a probe for months keeps a page that
 costs the same as a new one's."""
+import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from checklists.services import comments as comment_services
 from checklists.services import evidence as evidence_services
 from checklists.services import items as item_services
+from checklists.signoff import waivers
 from checklists.views.items import ITEM_PAGE_LATEST
 
 pytestmark = pytest.mark.django_db
@@ -86,14 +91,7 @@ def test_a_short_list_is_drawn_whole_without_a_note(client, people, release):
     assert "Comments (1)" in page and "only one" in page and "are shown" not in page
 
 
-def test_the_history_names_the_items_waivers_and_only_the_history_reads_them(client, people, release,
-                                                                           django_assert_num_queries):
-    import datetime
-
-    from django.utils import timezone
-
-    from checklists.signoff import waivers
-
+def test_the_history_names_the_items_waivers_and_only_the_history_reads_them(client, people, release):
     item = _item(release)
     waiver = waivers.waiver_request(item=item, by=people["engineer"], justification="later",
                                     expires_on=timezone.localdate() + datetime.timedelta(days=3))
@@ -107,9 +105,6 @@ def test_the_history_names_the_items_waivers_and_only_the_history_reads_them(cli
     # The comment form's answer draws the comments alone: the history (and its waivers) are not read.
     url = reverse("comment-create", args=[item.release_id, item.pk])
     client.post(url, {"body": "warm"}, HTTP_HX_REQUEST="true")
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         assert client.post(url, {"body": "the word"}, HTTP_HX_REQUEST="true").status_code == 200
     assert not [q for q in queries.captured_queries if "checklists_waiver" in q["sql"]]
