@@ -1,5 +1,9 @@
 """A database of a benchmark's own, on the server DATABASE_URL names (host, port or socket kept)."""
 import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -40,3 +44,17 @@ def drop_database(original_url: str, name: str) -> None:
     name = bench_name(name, original_url)
     with psycopg.connect(original_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_database(name: str):
+    """A fresh database `name` (see bench_name()), migrated by `manage.py migrate` in a child process,
+    for benchmarks whose commands run as processes of their own; dropped at the end."""
+    original = use_database(name, fresh=True)
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=Path(__file__).resolve().parent.parent,
+                       check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "readiness.settings"})
+        yield
+    finally:
+        drop_database(original, name)
+        os.environ["DATABASE_URL"] = original

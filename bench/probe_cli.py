@@ -4,8 +4,9 @@
 
 Both run as fresh processes, in turn, as a CI step would start them; the medians and their ratio are
 printed, with the heavy modules each one loaded (neither should load Typst, the PDF engine, nor the
-kubernetes client). Uses the configured database, migrated (the command reads the built-in template's
-bindings, importing it if missing).
+kubernetes client). Runs in its own database, `readiness_bench_cli` on the server DATABASE_URL names
+(migrated here, dropped at the end): the command reads the built-in template's bindings from it,
+importing the template on its first run.
 
 A run that fails stops the benchmark with its exit status and stderr, since a command that fails early
 is fast: `django.setup()` must exit 0, and the probe command 0 or 1 (a probe failed: docker/k8s has no
@@ -21,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _db import migrated_database
+
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "readiness_bench_cli"
 HEAVY = ("typst", "kubernetes")
 REPORT = f"""
 import atexit, json, sys
@@ -74,7 +78,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     probe_args = ("probe", "--manifests", "docker/k8s")
-    with tempfile.TemporaryDirectory() as folder:
+    with migrated_database(BENCH_DB), tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.txt"
         _, _, code = timed_probe(report, probe_args)  # the first run may import the built-in template
         setup_s, probe_s = [], []
