@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from probes.engine import shapes
 from probes.engine.gcpause import collector_paused
 from probes.engine.kinds import KINDS
 from readiness import safe_yaml
@@ -119,7 +120,7 @@ def load_texts(texts: Iterable[tuple[str, str | bytes]], *, source: str,
                     if count > max_objects:
                         raise ManifestError(f"{name}: document {number} line {line}: the bundle holds more than "
                                             f"{max_objects:,} objects; probe it in parts")
-                    _add(snap, obj, name, line, unknown)
+                    _add(snap, obj, name, number, line, unknown)
     snap.unknown_kinds = dict(unknown)
     return snap
 
@@ -220,7 +221,7 @@ def _expand(doc, name: str, number: int, line: int) -> list[dict]:
     return objects
 
 
-def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Counter) -> None:
+def _add(snap: ManifestSnapshot, obj: dict, path: str, number: int, line: int, unknown: Counter) -> None:
     kind_id = _kind_id(obj)
     problem = None
     if kind_id is None:
@@ -230,6 +231,10 @@ def _add(snap: ManifestSnapshot, obj: dict, path: str, line: int, unknown: Count
             return
     else:
         problem = _version_problem(obj)
+    misfit = shapes.fit(obj, kind_id)
+    if misfit:
+        raise ManifestError(f"{path}: document {number} line {line}: {obj['kind']} "
+                            f"{(obj.get('metadata') or {}).get('name', '')}: {misfit}")
     kind = KINDS[kind_id]
     metadata = obj.get("metadata") or {}
     obj["metadata"] = metadata

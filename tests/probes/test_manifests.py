@@ -110,7 +110,7 @@ def test_hostile_documents_are_refused_naming_file_and_line(tmp_path, text, mess
 def test_deep_nesting_is_refused_with_the_limit():
     from readiness import safe_yaml
 
-    text = "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 80)) + "  " * 80 + "v: 1\n"
+    text = "apiVersion: example.com/v1\nkind: Widget\nspec:\n" + "".join("  " * n + f"k{n}:\n" for n in range(1, 80)) + "  " * 80 + "v: 1\n"
     with pytest.raises(ManifestError, match="nested more than 64 levels deep"):
         load_texts([("deep.yaml", text)], source="deep.yaml")
     snap = load_texts([("deep.yaml", text)], source="deep.yaml", limits=safe_yaml.Limits(max_depth=100))
