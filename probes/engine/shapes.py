@@ -1,15 +1,16 @@
-"""The shape of the fields the probes read, checked as a bundle loads.
-
-The API server refuses an object whose `spec.template.spec` is a list or whose `env` entries are
-strings, so a live cluster never holds one; a bundle may. Judged as it is, such an object would make
-a probe raise (an error result naming a Python exception, not the field), or make the whole run stop.
-A bundle is checked against these shapes instead, and an object that does not fit is refused with
-its file, document, line and field, as `kubectl apply` would refuse it.
+"""The shape of the fields a reader takes from untrusted JSON or YAML, checked before it reads them.
 
 A shape is a type (`MAPPING`, `STRING`, `INTEGER`, `SCALAR`), a dict of the fields of a mapping (each
 optional; a field not listed may hold anything), `{ANY: shape}` for a mapping whose every value has
-that shape, or `[shape]` for a list whose every element has it. A listed field left empty (`image:`, null) is
-absent, as the API server reads it: `fit` removes it, so that no probe reads None for a string.
+that shape, or `[shape]` for a list whose every element has it. A listed field left empty (`image:`,
+null) is absent: `misfit` removes it, so that no reader meets None where it expects a string.
+
+Kubernetes objects in a bundle: the API server refuses an object whose `spec.template.spec` is a list
+or whose `env` entries are strings, so a live cluster never holds one; a bundle may. Judged as it is,
+such an object would make a probe raise (an error result naming a Python exception, not the field) or
+stop the whole run. A bundle is checked against the shapes below instead (`fit`), and an object that
+does not fit is refused with its file, document, line and field, as `kubectl apply` would refuse it.
+SARIF files are checked the same way (probes/engine/artifacts/sarif.py).
 """
 ANY = "*"
 MAPPING = {}
@@ -86,46 +87,64 @@ BY_KIND = {
 
 
 def fit(obj: dict, kind_id: str | None) -> str:
-    """Where and how `obj` does not fit its kind's shape ("spec.template.spec must be a mapping,
-    found a list"), or "" when it fits; the listed fields left empty are removed on the way."""
+    """Where and how a Kubernetes object does not fit its kind's shape ("spec.template.spec must be
+    a mapping, found a list"), or "" when it fits."""
     for shape in (OBJECT, BY_KIND.get(kind_id, MAPPING)):
-        problem = _misfit(obj, shape, "")
+        problem = misfit(obj, shape)
         if problem:
             return problem
     return ""
 
 
-def _misfit(value, shape, path: str) -> str:
-    if value is None:
-        return ""  # a value of an `ANY` mapping left empty
+def misfit(value, shape) -> str:
+    """Where and how `value` does not fit `shape`, or "" when it fits; the listed fields left empty
+    are removed on the way."""
+    found = _misfit(value, shape)
+    if found is None:
+        return ""
+    steps, problem = found
+    return f"{_path(reversed(steps)) or 'the object'} {problem}"
+
+
+def _misfit(value, shape) -> tuple[list, str] | None:
+    """None when `value` fits; else the steps to the misfit (innermost first) and what is wrong. The
+    path is built only for a misfit: a 50 MB SARIF file holds a million fields that fit."""
     if isinstance(shape, str):
-        return "" if _is(value, shape) else f"{path} must be {shape}, found {_kind_of(value)}"
+        return None if _is(value, shape) else ([], f"must be {shape}, found {_kind_of(value)}")
     if isinstance(shape, list):
         if not isinstance(value, list):
-            return f"{path} must be a list, found {_kind_of(value)}"
+            return [], f"must be a list, found {_kind_of(value)}"
+        inner = shape[0]
         for i, element in enumerate(value):
-            if element is None:
-                return f"{path}[{i}] is empty"
-            problem = _misfit(element, shape[0], f"{path}[{i}]")
-            if problem:
-                return problem
-        return ""
+            found = ([], "is empty") if element is None else _misfit(element, inner)
+            if found is not None:
+                found[0].append(i)
+                return found
+        return None
     if not isinstance(value, dict):
-        return f"{path or 'the object'} must be a mapping, found {_kind_of(value)}"
+        return [], f"must be a mapping, found {_kind_of(value)}"
     if ANY in shape:
-        for key, element in value.items():
-            problem = _misfit(element, shape[ANY], f"{path}.{key}" if path else str(key))
-            if problem:
-                return problem
-        return ""
-    for key, inner in shape.items():
-        if key in value and value[key] is None:
-            del value[key]
+        pairs = ((key, shape[ANY]) for key in value)
+    else:
+        pairs = shape.items()
+    for key, inner in pairs:
+        element = value.get(key)
+        if element is None:
+            if key in value and ANY not in shape:
+                del value[key]
             continue
-        problem = _misfit(value.get(key), inner, f"{path}.{key}" if path else key)
-        if problem:
-            return problem
-    return ""
+        found = _misfit(element, inner)
+        if found is not None:
+            found[0].append(key)
+            return found
+    return None
+
+
+def _path(steps) -> str:
+    path = ""
+    for step in steps:
+        path += f"[{step}]" if isinstance(step, int) else f".{step}" if path else str(step)
+    return path
 
 
 def _is(value, shape: str) -> bool:

@@ -186,7 +186,7 @@ def peak_load(artifact: Artifact, p: LoadParams) -> Outcome:
     _need_peak(p)
     t = read_loadtest(artifact)
     return _verdict(_problems(artifact, t, p, latency=True, errors=True, peak=True),
-                    f"{t.rate:.1f} req/s reached (peak {p.normal_rps * p.peak_factor:g}) with p95 {t.p95_ms:.0f} ms", t)
+                    f"{t.rate or 0:.1f} req/s reached (peak {p.normal_rps * p.peak_factor:g}) with p95 {t.p95_ms or 0:.0f} ms", t)
 
 
 @artifact_check(

@@ -1,5 +1,6 @@
 """Reading artifact bytes safely: XML without DTDs or entities, JSON, and text, with clear errors."""
 import json
+import math
 import xml.etree.ElementTree as ET
 
 import defusedxml
@@ -60,4 +61,4 @@ def number(value, default=None) -> float | None:
         result = float(value)
     except (TypeError, ValueError):
         return default
-    return result if result == result else default  # NaN is not a number we can judge
+    return result if math.isfinite(result) else default  # NaN and Infinity (1e999) are not numbers we can judge

@@ -5,12 +5,27 @@ from probes.engine.artifacts.base import Artifact, ArtifactError, artifact_check
 from probes.engine.artifacts.readers import number, read_json
 from probes.engine.outcome import Finding, Outcome, ParamsError
 from probes.engine.imagerefs import parse_image
+from probes.engine.shapes import INTEGER, MAPPING, SCALAR, STRING, misfit
 
 SEVERITIES = ("none", "low", "medium", "high", "critical")
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
 # SARIF levels have no "critical"; GitHub code scanning reads them this way.
 LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "none"}
 MAX_FINDINGS = 100
+# The fields read below, as SARIF 2.1.0's schema types them: a file that types one otherwise is
+# refused naming it, rather than read half-way.
+_LOCATION = {"physicalLocation": {"artifactLocation": {"uri": SCALAR}, "region": {"startLine": INTEGER}},
+             "logicalLocations": [{"name": SCALAR, "fullyQualifiedName": SCALAR}]}
+_PROPERTIES = {"security-severity": SCALAR, "imageName": SCALAR, "image": SCALAR, "repoTags": [SCALAR],
+               "repoDigests": [SCALAR]}
+_SARIF = {"runs": [{
+    "tool": {"driver": {"name": SCALAR, "version": SCALAR, "semanticVersion": SCALAR, "rules": [{
+        "id": STRING, "properties": _PROPERTIES, "defaultConfiguration": {"level": SCALAR}}]}},
+    "results": [{"ruleId": STRING, "ruleIndex": INTEGER, "kind": SCALAR, "level": SCALAR, "message": {"text": SCALAR},
+                 "locations": [_LOCATION], "suppressions": [{"status": SCALAR}], "properties": _PROPERTIES}],
+    "invocations": [MAPPING],
+    "properties": _PROPERTIES,
+}]}
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,9 @@ def read_sarif(artifact: Artifact) -> list[Run]:
     version = str(data.get("version", ""))
     if version != "2.1.0":
         raise ArtifactError("wrong-format", f"{artifact.filename}: SARIF version {version or 'missing'}; 2.1.0 is read")
+    problem = misfit(data, _SARIF)
+    if problem:
+        raise ArtifactError("malformed", f"{artifact.filename}: {problem}")
     return [_run(artifact, index, run) for index, run in enumerate(data["runs"])]
 
 
