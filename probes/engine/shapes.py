@@ -42,7 +42,7 @@ POD_SPEC = {
     "securityContext": {"seccompProfile": MAPPING},
     "imagePullSecrets": [MAPPING],
     "tolerations": [MAPPING],
-    "topologySpreadConstraints": [{"labelSelector": SELECTOR, "topologyKey": STRING}],
+    "topologySpreadConstraints": [TERM],
     "affinity": {"podAntiAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": [TERM],
         "preferredDuringSchedulingIgnoredDuringExecution": [{"podAffinityTerm": TERM}]}},
@@ -54,7 +54,8 @@ WORKLOAD = {"selector": SELECTOR, "template": TEMPLATE, "replicas": INTEGER, "se
             "volumeClaimTemplates": [{"metadata": MAPPING, "spec": MAPPING}]}
 
 # Every object: what the engine itself reads (names, owners, exemption annotations).
-OBJECT = {"metadata": {"name": STRING, "namespace": STRING, "labels": LABELS, "annotations": LABELS, "ownerReferences": [{"kind": STRING, "name": STRING}]},
+OBJECT = {"metadata": {"name": STRING, "namespace": STRING, "labels": LABELS, "annotations": LABELS,
+                       "ownerReferences": [{"kind": STRING, "name": STRING}]},
           "spec": MAPPING, "status": MAPPING}
 BY_KIND = {
     "apps/v1/Deployment": {"spec": WORKLOAD},
@@ -81,7 +82,6 @@ BY_KIND = {
                                                          "endpoints": [MAPPING]}},
     "monitoring.coreos.com/v1/PodMonitor": {"spec": {"selector": SELECTOR, "namespaceSelector": MAPPING,
                                                      "podMetricsEndpoints": [MAPPING]}},
-    "storage.k8s.io/v1/StorageClass": {},
     "v1/ConfigMap": {"data": {ANY: SCALAR}},
 }
 
