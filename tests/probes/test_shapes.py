@@ -1,6 +1,5 @@
 """A bundle whose fields have the wrong type (what the API server would refuse) is refused as it
 loads, naming the file, line, object and field; everything the loader takes, every probe can judge."""
-import copy
 from pathlib import Path
 
 import pytest
@@ -10,27 +9,15 @@ from hypothesis import strategies as st
 
 from probes.engine.evaluate import catalogue_bindings, evaluate
 from probes.engine.manifests import ManifestError, load_texts
+from tests.probes.wrong_types import WRONG, field_paths, with_field
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLES = [ROOT / "docker" / "k8s", ROOT / "tests" / "probes" / "fixtures", ROOT / "tests" / "probes" / "bundles"]
 FILES = [(str(path.relative_to(ROOT)), [doc for doc in yaml.safe_load_all(path.read_text()) if doc])
          for folder in BUNDLES for path in sorted(folder.rglob("*.yaml"))]
-WRONG = [7, -1, 3.5, True, None, "", "x", [], [1, "a"], [None], [{}], {}, {"a": 1}]
-
-
-def _paths(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _paths(inner, (*path, key))
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            yield from _paths(inner, (*path, i))
-
-
 # Every field of every object of the bundles, but apiVersion and kind (the loader's own checks).
 SITES = [(f, d, path) for f, (_, docs) in enumerate(FILES) for d, doc in enumerate(docs)
-         for path in _paths(doc) if path and path[0] not in ("apiVersion", "kind")]
+         for path in field_paths(doc) if path and path[0] not in ("apiVersion", "kind")]
 
 
 def _load(files):
@@ -47,11 +34,7 @@ def test_the_bundles_load_and_every_probe_judges_them():
 @given(site=st.sampled_from(SITES), wrong=st.sampled_from(WRONG))
 def test_a_field_of_the_wrong_type_is_refused_by_name_or_judged(site, wrong):
     f, d, path = site
-    files = copy.deepcopy(FILES)
-    target = files[f][1][d]
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = wrong
+    files = with_field(FILES, (f, 1, d, *path), wrong)
     try:
         snapshot = _load(files)
     except ManifestError as error:

@@ -1,6 +1,5 @@
 """A JSON artifact with a field of the wrong type is judged or refused naming the field: never an
 exception out of judge_artifact, whose caller is a worker running a pipeline's upload."""
-import copy
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -9,36 +8,20 @@ from hypothesis import strategies as st
 from probes.engine.artifacts import ARTIFACT_CHECKS, judge_artifact
 from tests.probes.artifacts import sarif_docs
 from tests.probes.artifacts.test_loadtest import k6_summary
+from tests.probes.wrong_types import WRONG, field_paths, with_field
 
 DOCS = {"sarif": [sarif_docs.trivy(), sarif_docs.semgrep(), sarif_docs.gitleaks()],
         "loadtest": [json.loads(k6_summary(endpoint_p95=900))]}
 CHECKS = {fmt: [check for check, spec in ARTIFACT_CHECKS.items() if spec.format == fmt] for fmt in DOCS}
 PARAMS = {"artifact.loadtest.peak": {"normal_rps": 50}}  # the one check that needs a param
-WRONG = [7, -1, 3.5, 1e309, True, None, "", "x", [], [1, "a"], [None], [{}], {}, {"a": 1}]
-
-
-def _paths(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _paths(inner, (*path, key))
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            yield from _paths(inner, (*path, i))
-
-
-SITES = [(fmt, n, path) for fmt, docs in DOCS.items() for n, doc in enumerate(docs) for path in _paths(doc) if path]
+SITES = [(fmt, n, path) for fmt, docs in DOCS.items() for n, doc in enumerate(docs) for path in field_paths(doc) if path]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(site=st.sampled_from(SITES), wrong=st.sampled_from(WRONG))
 def test_a_field_of_the_wrong_type_is_judged_or_refused(site, wrong):
     fmt, n, path = site
-    doc = copy.deepcopy(DOCS[fmt][n])
-    target = doc
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = wrong
+    doc = with_field(DOCS[fmt][n], path, wrong)
     for check in CHECKS[fmt]:
         outcome = judge_artifact(check, json.dumps(doc).encode(), "scan.json", PARAMS.get(check))  # 1e309: Infinity
         assert outcome.status in ("pass", "fail", "skip", "error")
