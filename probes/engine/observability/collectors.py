@@ -1,52 +1,89 @@
 """Collectors: read the facts the checks judge from each system's HTTP API.
 
 Each `collect_<kind>(client)` returns a small JSON-able dict of facts; the checks never call the
-network. A response of the wrong shape is a `BadResponse` naming the endpoint and the path.
+network. A response of the wrong shape is a `BadResponse` naming the endpoint, the path and the
+field: every field a collector reads has its type declared below, as the system's API documents it
+(see probes/engine/shapes.py), so that an endpoint answering otherwise, by mistake or on purpose, is
+an error result rather than an exception in the worker. Configurations the systems return as YAML
+are read with the project's budgeted loader: aliases can make a small answer a huge or endless one.
 """
 import json
 import time
 
-import yaml
-
 from probes.engine.observability.http import BadResponse, Client
+from probes.engine.shapes import ANY, MAPPING, SCALAR, STRING, misfit
+from readiness import safe_yaml
 
 LOG_SAMPLE = 20  # recent lines read per service
 TRACE_SAMPLE = 20  # recent traces read per service
 MAX_SERVICES = 50  # services sampled in Loki and Jaeger; more are counted, not read
+
+PROMETHEUS_RULES = {"groups": [{"name": STRING, "rules": [{"name": STRING, "type": STRING, "query": STRING, "health": STRING}]}]}
+PROMETHEUS_FLAGS = {ANY: SCALAR}
+PROMETHEUS_TARGETS = {"activeTargets": [{"labels": {ANY: STRING}, "health": STRING, "lastError": STRING}]}
+PROMETHEUS_MANAGERS = {"activeAlertmanagers": [{"url": STRING}]}
+NAMES = [SCALAR]
+ALERTMANAGER_ROUTE = {"receiver": STRING}
+ALERTMANAGER_ROUTE["routes"] = [ALERTMANAGER_ROUTE]  # a routing tree: routes nest
+ALERTMANAGER_CONFIG = {"receivers": [{"name": SCALAR}], "route": ALERTMANAGER_ROUTE}
+GRAFANA = {"/api/datasources": [{"name": STRING, "type": STRING}], "/api/search": [{"title": STRING}],
+           "/api/v1/provisioning/alert-rules": [{"title": STRING}]}
+LOKI_CONFIG = {"limits_config": {"retention_period": SCALAR}, "compactor": {"retention_enabled": SCALAR}}
+LOKI_STREAMS = {"result": [{"values": [[STRING]]}]}
+JAEGER_SERVICES = {"data": [SCALAR]}
+JAEGER_TRACES = {"data": [{"traceID": SCALAR, "processes": {ANY: {"serviceName": STRING}}}]}
 
 
 def _where(client: Client, path: str) -> str:
     return f"{client.endpoint.kind} at {client.endpoint.url} ({path})"
 
 
-def _prom_data(client: Client, path: str, params: dict | None = None):
-    """The `data` of a Prometheus-style {"status": "success", "data": ...} answer."""
+def _fits(client: Client, path: str, answer, shape) -> None:
+    problem = misfit(answer, shape)
+    if problem:
+        raise BadResponse(f"{_where(client, path)}: {problem}")
+
+
+def _prom_data(client: Client, path: str, params: dict | None = None, *, shape=MAPPING):
+    """The `data` of a Prometheus-style {"status": "success", "data": ...} answer, of `shape`."""
     body = client.get_json(path, params)
     if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
         raise BadResponse(f"{_where(client, path)}: not a Prometheus API answer (no status: success)")
-    return body["data"]
+    _fits(client, path, body, {"data": shape})
+    return body.get("data")
+
+
+def _yaml(client: Client, path: str, text, what: str, shape) -> dict:
+    try:
+        config = safe_yaml.load(text, name=what) or {}
+    except safe_yaml.YamlError as exc:
+        raise BadResponse(f"{_where(client, path)}: {what} is not YAML we read ({exc})") from None
+    if not isinstance(config, dict):
+        raise BadResponse(f"{_where(client, path)}: {what} is not a mapping")
+    _fits(client, path, config, shape)
+    return config
 
 
 def collect_prometheus(client: Client) -> dict:
     """Rules (alerting and recording, by name and expression), the retention flag, active targets by
     job/service with their health, attached Alertmanagers, and metric names."""
-    rules_data = _prom_data(client, "/api/v1/rules")
+    rules_data = _prom_data(client, "/api/v1/rules", shape=PROMETHEUS_RULES)
     rules = []
     for group in (rules_data or {}).get("groups") or []:
         for rule in group.get("rules") or []:
             rules.append({"group": group.get("name", ""), "name": rule.get("name", ""), "type": rule.get("type", ""),
                           "expr": rule.get("query", ""), "health": rule.get("health", "")})
-    flags = _prom_data(client, "/api/v1/status/flags")
+    flags = _prom_data(client, "/api/v1/status/flags", shape=PROMETHEUS_FLAGS)
     if not isinstance(flags, dict):
         raise BadResponse(f"{_where(client, '/api/v1/status/flags')}: flags are not a mapping")
     targets = []
-    for target in (_prom_data(client, "/api/v1/targets", {"state": "active"}) or {}).get("activeTargets") or []:
+    for target in (_prom_data(client, "/api/v1/targets", {"state": "active"}, shape=PROMETHEUS_TARGETS) or {}).get("activeTargets") or []:
         labels = target.get("labels") or {}
         targets.append({"job": labels.get("job", ""), "service": labels.get("service") or labels.get("job", ""),
                         "namespace": labels.get("namespace", ""), "instance": labels.get("instance", ""),
                         "health": target.get("health", "unknown"), "error": (target.get("lastError") or "")[:200]})
-    managers = _prom_data(client, "/api/v1/alertmanagers") or {}
-    names = _prom_data(client, "/api/v1/label/__name__/values")
+    managers = _prom_data(client, "/api/v1/alertmanagers", shape=PROMETHEUS_MANAGERS) or {}
+    names = _prom_data(client, "/api/v1/label/__name__/values", shape=NAMES)
     return {
         "rules": rules,
         "retention_time": flags.get("storage.tsdb.retention.time", ""),
@@ -69,13 +106,13 @@ def collect_alertmanager(client: Client) -> dict:
     """Receivers with their integration kinds, and the receivers the routing tree sends to, from the
     running configuration (/api/v2/status); secrets in it are never kept."""
     status = client.get_json("/api/v2/status")
-    original = ((status or {}).get("config") or {}).get("original") if isinstance(status, dict) else None
+    if not isinstance(status, dict):
+        raise BadResponse(f"{_where(client, '/api/v2/status')}: not an Alertmanager answer")
+    _fits(client, "/api/v2/status", status, {"config": {"original": STRING}})
+    original = (status.get("config") or {}).get("original")
     if not isinstance(original, str):
         raise BadResponse(f"{_where(client, '/api/v2/status')}: no config.original in the answer")
-    try:
-        config = yaml.safe_load(original) or {}
-    except yaml.YAMLError:
-        raise BadResponse(f"{_where(client, '/api/v2/status')}: config.original is not YAML") from None
+    config = _yaml(client, "/api/v2/status", original, "config.original", ALERTMANAGER_CONFIG)
     receivers = {}
     for receiver in config.get("receivers") or []:
         kinds = sorted({kind for key, kind in INTEGRATIONS.items() if receiver.get(key)})
@@ -97,6 +134,7 @@ def collect_grafana(client: Client, *, try_default_admin: bool = False) -> dict:
     for path, value in (("/api/datasources", sources), ("/api/search", dashboards), ("/api/v1/provisioning/alert-rules", rules)):
         if not isinstance(value, list):
             raise BadResponse(f"{_where(client, path)}: expected a list")
+        _fits(client, path, {"answer": value}, {"answer": GRAFANA[path]})
     facts = {
         "datasources": [{"name": s.get("name", ""), "type": s.get("type", "")} for s in sources if isinstance(s, dict)],
         "dashboards": [d.get("title", "") for d in dashboards if isinstance(d, dict)],
@@ -114,18 +152,18 @@ def collect_loki(client: Client, *, service_label: str = "service", sample: int 
     (`service_label` values, up to MAX_SERVICES) for the log-format checks."""
     status, body = client.get("/config")
     try:
-        config = yaml.safe_load(body.decode("utf-8")) or {}
-    except (UnicodeDecodeError, yaml.YAMLError):
-        raise BadResponse(f"{_where(client, '/config')}: the configuration is not YAML") from None
-    if not isinstance(config, dict):
-        raise BadResponse(f"{_where(client, '/config')}: the configuration is not a mapping")
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadResponse(f"{_where(client, '/config')}: the configuration is not UTF-8 text") from None
+    config = _yaml(client, "/config", text, "the configuration", LOKI_CONFIG)
     limits = config.get("limits_config") or {}
     compactor = config.get("compactor") or {}
-    services = _prom_data(client, f"/loki/api/v1/label/{service_label}/values", {"since": since}) or []
+    services = _prom_data(client, f"/loki/api/v1/label/{service_label}/values", {"since": since}, shape=NAMES) or []
     lines: dict[str, list[str]] = {}
     for service in services[:MAX_SERVICES]:
         query = '{%s="%s"}' % (service_label, str(service).replace("\\", "\\\\").replace('"', '\\"'))
-        data = _prom_data(client, "/loki/api/v1/query_range", {"query": query, "limit": sample, "direction": "backward", "since": since})
+        data = _prom_data(client, "/loki/api/v1/query_range", {"query": query, "limit": sample, "direction": "backward", "since": since},
+                          shape=LOKI_STREAMS)
         values = [v[1] for stream in (data or {}).get("result") or [] for v in stream.get("values") or [] if len(v) >= 2]
         lines[str(service)] = values[:sample]
     return {
@@ -141,12 +179,14 @@ def collect_jaeger(client: Client, *, sample: int = TRACE_SAMPLE, lookback: str 
     body = client.get_json("/api/services")
     if not isinstance(body, dict) or not isinstance(body.get("data"), (list, type(None))):
         raise BadResponse(f"{_where(client, '/api/services')}: not a Jaeger answer (no data list)")
+    _fits(client, "/api/services", body, JAEGER_SERVICES)
     services = [s for s in body.get("data") or [] if isinstance(s, str)]
     crossings = []
     for service in services[:MAX_SERVICES]:
         traces = client.get_json("/api/traces", {"service": service, "limit": sample, "lookback": lookback})
         if not isinstance(traces, dict):
             raise BadResponse(f"{_where(client, '/api/traces')}: not a Jaeger answer")
+        _fits(client, "/api/traces", traces, JAEGER_TRACES)
         for trace in traces.get("data") or []:
             names = sorted({(p or {}).get("serviceName", "") for p in (trace.get("processes") or {}).values()})
             crossings.append({"trace": trace.get("traceID", ""), "services": names})
@@ -158,7 +198,9 @@ def collect_tempo(client: Client) -> dict:
     body = client.get_json("/api/search/tag/service.name/values")
     if not isinstance(body, dict) or not isinstance(body.get("tagValues"), list):
         raise BadResponse(f"{_where(client, '/api/search/tag/service.name/values')}: not a Tempo answer (no tagValues)")
-    return {"services": [v if isinstance(v, str) else (v or {}).get("value", "") for v in body["tagValues"]], "traces": None}
+    # Tempo 1 lists names, Tempo 2 {"type": "string", "value": name}; anything else names nothing.
+    services = [v if isinstance(v, str) else str(v.get("value") or "") if isinstance(v, dict) else "" for v in body["tagValues"]]
+    return {"services": services, "traces": None}
 
 
 COLLECTORS = {
