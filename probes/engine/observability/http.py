@@ -141,6 +141,8 @@ def parse_json(body: bytes, where: str):
     except (UnicodeDecodeError, json.JSONDecodeError):
         preview = body[:60].decode("utf-8", "replace").replace("\n", " ")
         raise BadResponse(f"{where}: the answer is not JSON (starts {preview!r})") from None
+    except RecursionError:  # thousands of nested brackets: no API answers so
+        raise BadResponse(f"{where}: the answer is nested too deeply to read") from None
 
 
 def _reason(exc: Exception) -> str:

@@ -82,3 +82,9 @@ def test_a_configuration_built_to_hang_the_collector_is_refused(obs_server, kind
     obs_server.routes = routes
     for outcome in _judge_all(obs_server, kind):
         assert outcome.status == "error" and obs_server.url in outcome.summary
+
+
+def test_an_answer_nested_too_deeply_is_an_error(obs_server):
+    obs_server.routes = {**recorded.GRAFANA, "/api/datasources": b"[" * 100_000 + b"]" * 100_000}
+    outcome = run_collector_check("collector.grafana.datasources", Endpoint("grafana", obs_server.url), {})
+    assert outcome.status == "error" and "nested too deeply" in outcome.summary
