@@ -13,6 +13,12 @@ def _url_for(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
+def _server(url: str) -> psycopg.Connection:
+    """A connection to the server's `postgres` database, as Django's test runner makes one: the
+    database DATABASE_URL names need not exist (CI's does not; its tests create test_<name>)."""
+    return psycopg.connect(_url_for(url, "postgres"), autocommit=True)
+
+
 def bench_name(name: str, url: str | None = None) -> str:
     """`name` for the database DATABASE_URL names by default (`readiness`); for another one, `name`
     with that database's name in it (`readiness_bench` beside `readiness_ci` is `readiness_ci_bench`),
@@ -31,7 +37,7 @@ def use_database(name: str, *, fresh: bool = False) -> str:
     """
     original = os.environ["DATABASE_URL"]
     name = bench_name(name, original)
-    with psycopg.connect(original, autocommit=True) as conn:
+    with _server(original) as conn:
         if fresh:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
@@ -42,7 +48,7 @@ def use_database(name: str, *, fresh: bool = False) -> str:
 
 def drop_database(original_url: str, name: str) -> None:
     name = bench_name(name, original_url)
-    with psycopg.connect(original_url, autocommit=True) as conn:
+    with _server(original_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
