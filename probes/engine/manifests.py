@@ -233,8 +233,9 @@ def _add(snap: ManifestSnapshot, obj: dict, path: str, number: int, line: int, u
         problem = _version_problem(obj)
     misfit = shapes.fit(obj, kind_id)
     if misfit:
-        raise ManifestError(f"{path}: document {number} line {line}: {obj['kind']} "
-                            f"{(obj.get('metadata') or {}).get('name', '')}: {misfit}")
+        name = (obj.get("metadata") or {}).get("name")
+        label = f"{obj['kind']} {name}" if isinstance(name, str) and name else obj["kind"]
+        raise ManifestError(f"{path}: document {number} line {line}: {label}: {misfit}")
     kind = KINDS[kind_id]
     metadata = obj.get("metadata") or {}
     obj["metadata"] = metadata

@@ -82,6 +82,13 @@ def test_the_refusal_names_the_file_the_object_and_the_field(change, message):
     assert str(caught.value) == f"web.yaml: document 2 line 5: Deployment web: {message}"
 
 
+def test_an_object_without_a_name_is_named_by_its_kind_alone():
+    text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {}\nspec: 3\n"
+    with pytest.raises(ManifestError) as caught:
+        load_texts([("web.yaml", text)], source="web.yaml")
+    assert str(caught.value) == "web.yaml: document 1 line 1: Deployment: spec must be a mapping, found a number"
+
+
 def test_what_the_api_server_reads_alike_still_loads():
     """Numbers as label values, a number written as a string, an empty field, an empty name."""
     text = DEPLOYMENT + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: , namespace: shop}\ndata: {port: 8080}\n"
