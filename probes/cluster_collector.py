@@ -33,6 +33,7 @@ import orjson
 import urllib3
 import yaml
 
+from probes.engine import shapes
 from probes.engine.kinds import KINDS, Kind
 from probes.engine.snapshot import Snapshot
 from readiness import safe_yaml
@@ -327,11 +328,14 @@ class _Session:
     def version(self) -> dict:
         try:
             body = self._send("the server version", lambda: self._get("/version", []))
-            return _parse(body, self.server)
+            version = _parse(body, self.server)
         except ApiException as exc:
             # Nothing that answers 404 on /version is a Kubernetes API server: better said now
             # than as every kind "not installed".
             raise self._error(exc, "the server version") from None
+        if type(version) is not dict:
+            raise ClusterError(f"{self.server} answered /version with no version: is it a Kubernetes API server?")
+        return version
 
     def list_all(self, kind: Kind, page_size: int) -> list[Future] | None:
         """Every object of `kind`, as the pages' items being decoded (`Future.result()` is a list;
@@ -488,11 +492,11 @@ class _Decoder:
         if metadata is None:
             page = _parse(body, self.server)
             items: Future = Future()
-            items.set_result(_items(page, kind))
+            items.set_result(_items(page, kind, self.server))
             return page.get("metadata") or {}, items
         while len(self._waiting) >= DECODE_AHEAD:
             self._waiting.popleft().result()
-        items = self._pool.submit(lambda: _items(_parse(body, self.server), kind))
+        items = self._pool.submit(lambda: _items(_parse(body, self.server), kind, self.server))
         self._waiting.append(items)
         return metadata, items
 
@@ -526,7 +530,17 @@ def _list_metadata(body: bytes) -> dict | None:
     return metadata if type(metadata) is dict else None
 
 
-def _items(page: dict, kind: Kind) -> list[dict]:
+# What the engine reads of every object outside a probe's own guard: its name, namespace, labels,
+# owners and exemption annotations. An API server answers nothing else; a server that answers
+# otherwise fails the collection here, naming the kind and the item, not the evaluation with a
+# Python exception.
+_LIST = {"items": [{"metadata": shapes.OBJECT["metadata"]}], "metadata": shapes.MAPPING}
+
+
+def _items(page: dict, kind: Kind, server: str) -> list[dict]:
+    problem = shapes.misfit(page, _LIST)
+    if problem:
+        raise ClusterError(f"{server} listed {kind.kind} objects that are not Kubernetes objects: {problem}")
     return _stamp(page.get("items") or [], kind)
 
 

@@ -41,7 +41,11 @@ def exempt_ids(notes: dict) -> set[str]:
 
 
 def annotated(snap: Snapshot) -> list[tuple[str, dict]]:
-    """The objects carrying an exemption annotation: read once per run, not once per probe."""
+    """The objects carrying an exemption annotation: read once per run, not once per probe.
+
+    This runs outside every probe's guard, so an object whose annotations cannot be read (a pod
+    template's that are not a mapping, which only a hostile API server would answer) exempts
+    nothing; the probes that read it report the error themselves."""
     found = []
     for kind_id, objects in snap.objects.items():
         templated = kind_id in TEMPLATE_PATHS
@@ -49,7 +53,11 @@ def annotated(snap: Snapshot) -> list[tuple[str, dict]]:
             notes = o.get("metadata", {}).get("annotations")
             if not templated and (not notes or (type(notes) is dict and EXEMPT not in notes)):
                 continue  # _may_be_exempt's False for most objects, told apart without a call
-            if _may_be_exempt(kind_id, o) and exempt_ids(exemption_annotations(kind_id, o)):
+            try:
+                exempt = _may_be_exempt(kind_id, o) and exempt_ids(exemption_annotations(kind_id, o))
+            except (AttributeError, TypeError):
+                continue
+            if exempt:
                 found.append((kind_id, o))
     return found
 

@@ -78,3 +78,12 @@ def test_system_and_platform_namespaces_are_not_the_application():
 def test_outcome_rejects_unknown_status():
     with pytest.raises(ValueError):
         Outcome("passed", "x")
+
+
+def test_a_pod_template_whose_annotations_cannot_be_read_exempts_nothing_and_sinks_nothing():
+    """Exemptions are read once per run, outside the probes' guard: an object only a hostile API
+    server would answer leaves the probes that read it to say so."""
+    odd = deployment(annotations={"readiness.dev/exempt": "workloads.replicas"}, replicas=1)
+    odd["spec"]["template"]["metadata"]["annotations"] = ["readiness.dev/exempt-reason"]
+    [result] = evaluate(snapshot(odd, live=True), [Binding("workloads.replicas", {"min_replicas": 2}, ())])
+    assert result.status in ("fail", "error") and not result.outcome.exempted

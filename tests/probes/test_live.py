@@ -295,6 +295,30 @@ def test_a_server_without_a_version_endpoint_is_not_taken_for_kubernetes(k8s_ser
     assert not caught.value.transient
 
 
+@pytest.mark.parametrize("item, problem", [
+    ("web", "items[1] must be a mapping, found a string"),
+    ({"metadata": ["web"]}, "items[1].metadata must be a mapping, found a list"),
+    ({"metadata": {"name": "web", "annotations": ["readiness.dev/exempt"]}},
+     "items[1].metadata.annotations must be a mapping, found a list"),
+    ({"metadata": {"name": "web", "ownerReferences": [{"name": 7}]}},
+     "items[1].metadata.ownerReferences[0].name must be a string, found a number"),
+])
+def test_a_list_of_things_that_are_not_objects_fails_the_collection_naming_the_item(k8s_server, item, problem):
+    """Only a server that is not Kubernetes answers so: said as the run's error, not raised out of
+    the worker as a Python exception."""
+    k8s_server.objects = {DAPR: [make_object(DAPR, "ok", "shop"), item]}
+    with pytest.raises(live.ClusterError) as caught:
+        _collect(k8s_server, [DAPR])
+    assert str(caught.value) == f"{k8s_server.url} listed Component objects that are not Kubernetes objects: {problem}"
+    assert not caught.value.transient
+
+
+def test_a_version_that_is_not_an_object_is_not_taken_for_kubernetes(k8s_server):
+    k8s_server.version = ["v1.30.4"]
+    with pytest.raises(live.ClusterError, match="answered /version with no version"):
+        _collect(k8s_server, [NODE])
+
+
 def test_an_empty_stored_kubeconfig_does_not_fall_back_to_the_service_account():
     with pytest.raises(live.KubeconfigError, match="not a kubeconfig"):
         live.collect_cluster([NODE], kubeconfig="")
