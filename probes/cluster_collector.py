@@ -339,8 +339,8 @@ class _Session:
 
     def list_all(self, kind: Kind, page_size: int) -> list[Future] | None:
         """Every object of `kind`, as the pages' items being decoded (`Future.result()` is a list;
-        it raises ClusterError for a page that is not JSON), or None when the server does not serve
-        the kind (no CRD)."""
+        it raises ClusterError for a page that is not JSON or not a list of objects), or None when
+        the server does not serve the kind (no CRD)."""
         try:
             return self._pages(kind, page_size)
         except ApiException as exc:

@@ -10,7 +10,8 @@ or whose `env` entries are strings, so a live cluster never holds one; a bundle 
 such an object would make a probe raise (an error result naming a Python exception, not the field) or
 stop the whole run. A bundle is checked against the shapes below instead (`fit`), and an object that
 does not fit is refused with its file, document, line and field, as `kubectl apply` would refuse it.
-SARIF files are checked the same way (probes/engine/artifacts/sarif.py).
+SARIF files are checked the same way (probes/engine/artifacts/sarif.py); a live cluster's lists only
+for the metadata the engine reads of every object (probes/cluster_collector.py).
 """
 ANY = "*"
 MAPPING = {}
