@@ -530,11 +530,13 @@ def _list_metadata(body: bytes) -> dict | None:
     return metadata if type(metadata) is dict else None
 
 
-# What the engine reads of every object outside a probe's own guard: its name, namespace, labels,
-# owners and exemption annotations. An API server answers nothing else; a server that answers
-# otherwise fails the collection here, naming the kind and the item, not the evaluation with a
-# Python exception.
-_LIST = {"items": [{"metadata": shapes.OBJECT["metadata"]}], "metadata": shapes.MAPPING}
+# Each item a mapping, its metadata a mapping: what the collector and the engine take for granted
+# of every object, outside a probe's own guard. An API server answers nothing else; a server that
+# answers otherwise fails the collection here, naming the kind and the item, not the worker with a
+# Python exception. A field deeper in of the wrong type (labels a list) is left to the probes that
+# read it, each reporting its own error: checking every label of every object would cost a sixth
+# of the collection (60 ms for the bench cluster's 17,000 objects; this check costs 14 ms).
+_LIST = {"items": [{"metadata": shapes.MAPPING}], "metadata": shapes.MAPPING}
 
 
 def _items(page: dict, kind: Kind, server: str) -> list[dict]:

@@ -11,7 +11,7 @@ such an object would make a probe raise (an error result naming a Python excepti
 stop the whole run. A bundle is checked against the shapes below instead (`fit`), and an object that
 does not fit is refused with its file, document, line and field, as `kubectl apply` would refuse it.
 SARIF files are checked the same way (probes/engine/artifacts/sarif.py); a live cluster's lists only
-for the metadata the engine reads of every object (probes/cluster_collector.py).
+for items that are objects with metadata (probes/cluster_collector.py).
 """
 ANY = "*"
 MAPPING = {}

@@ -80,10 +80,14 @@ def test_outcome_rejects_unknown_status():
         Outcome("passed", "x")
 
 
-def test_a_pod_template_whose_annotations_cannot_be_read_exempts_nothing_and_sinks_nothing():
+@pytest.mark.parametrize("where", ["metadata", "spec.template.metadata"])
+def test_annotations_that_cannot_be_read_exempt_nothing_and_sink_nothing(where):
     """Exemptions are read once per run, outside the probes' guard: an object only a hostile API
     server would answer leaves the probes that read it to say so."""
     odd = deployment(annotations={"readiness.dev/exempt": "workloads.replicas"}, replicas=1)
-    odd["spec"]["template"]["metadata"]["annotations"] = ["readiness.dev/exempt-reason"]
+    target = odd
+    for step in where.split("."):
+        target = target[step]
+    target["annotations"] = ["readiness.dev/exempt-reason"]
     [result] = evaluate(snapshot(odd, live=True), [Binding("workloads.replicas", {"min_replicas": 2}, ())])
     assert result.status in ("fail", "error") and not result.outcome.exempted
