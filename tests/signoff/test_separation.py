@@ -181,7 +181,7 @@ def test_no_release_is_approved_unless_independent_people_decided_every_requirem
 
     from tests.factories import seed_release
 
-    sid = transaction.savepoint()
+    sid = transaction.savepoint_create()
     try:
         member("pat", seed_teams["sre"], Role.ENGINEER)  # Pat approves Platform and works on its items
         cast = [people["manager"], approvers["Platform"], approvers["Security"], approvers["Product owner"],
