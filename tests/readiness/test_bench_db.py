@@ -4,14 +4,12 @@ import os
 import sys
 from pathlib import Path
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "bench"))
-from _db import _url_for, bench_name, drop_database, use_database  # noqa: E402
+from _db import _server, _url_for, bench_name, drop_database, use_database  # noqa: E402
 
 
 def exists(url: str, name: str) -> bool:
-    with psycopg.connect(_url_for(url, "postgres")) as conn:
+    with _server(url) as conn:
         return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
 
 
